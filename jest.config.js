@@ -1,0 +1,11 @@
+/** One jest run over every project: unit specs beside the code, end-to-end tests in test/. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', diagnostics: false }],
+  },
+  moduleNameMapper: { '^@sere/(.*)$': '<rootDir>/libs/$1/src' },
+  testTimeout: 120000,
+};

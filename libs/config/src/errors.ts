@@ -1,0 +1,17 @@
+/**
+ * The one error a user sees for a bad command line: it names the flag, the value and what
+ * would be valid. The CLI prints `message` alone, never a stack trace.
+ */
+export class FlagError extends Error {
+  override readonly name = 'FlagError';
+
+  constructor(
+    message: string,
+    /** The flag as the user typed it (e.g. `--batch-size`), when one is to blame. */
+    readonly flag?: string,
+    /** Valid flag names closest to an unknown one, best first. */
+    readonly suggestions: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,19 @@
+export { FlagError } from './errors';
+export * from './types';
+export { DEFAULTS } from './defaults';
+export { FLAGS, FLAG_NAMES, findFlag } from './flags';
+export type { FlagSpec, FlagKind, Group } from './flag-spec';
+export { GROUPS } from './flag-spec';
+export { parseFlags, parseFlagsDetailed, wantsHelp, type ParseOptions, type ParseResult } from './parse';
+export { defaultPrecision } from './validate';
+export { toArgv, type ToArgvOptions } from './argv';
+export { formatHelp } from './help';
+export { recipes, type Recipe, type RecipeName } from './recipes';
+export {
+  dataSource,
+  storeLocation,
+  parseDataSource,
+  parseStoreLocation,
+  type DataSource,
+  type StoreLocation,
+} from './locations';

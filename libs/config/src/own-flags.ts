@@ -1,0 +1,56 @@
+/** Flags that SERE.ts adds to the reference command line. */
+import type { FlagSpec } from './flag-spec';
+import { parseDataSource, parseStoreLocation } from './locations';
+import { PRECISIONS } from './types';
+
+function messageOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const checkDevice = (v: string) =>
+  /^(cpu|cuda|cuda:\d+)$/.test(v) ? undefined : `'${v}' is not one of cpu, cuda, cuda:N`;
+
+export const OWN_FLAGS: readonly FlagSpec[] = [
+  {
+    key: 'device', group: 'SERE.ts runtime', origin: 'ours', type: 'string', check: checkDevice, rule: 'cpu, cuda or cuda:N', metavar: 'cpu|cuda|cuda:N',
+    help: 'Where to train. cuda is the first visible GPU (a multi-GPU launcher gives each process its own); cuda:N picks GPU N. cpu is for demos, tests and debugging: a recipe-sized step takes minutes there.',
+  },
+  {
+    key: 'precision', group: 'SERE.ts runtime', origin: 'ours', type: 'choice', choices: PRECISIONS,
+    defaultText: 'fp32 on cpu; on cuda fp16 if --use_fp16 is on, else fp32',
+    help: 'Arithmetic of the forward pass and loss; takes precedence over --use_fp16. fp16 is the reference mixed precision with loss scaling. bf16 has the range of fp32, needs no loss scaling and is the better choice on Ampere/Hopper GPUs; it is also the only reduced precision on CPU. fp32 for checking numerics.',
+  },
+  {
+    key: 'data', group: 'SERE.ts runtime', origin: 'ours', type: 'string', nullable: true,
+    check: (v) => messageOf(() => parseDataSource(v)), metavar: 'DIR|kafka://HOST:PORT/TOPIC',
+    defaultText: 'None (use --data_path)',
+    help: 'Where the images come from: a local folder in ImageNet layout (decoded in this process), or kafka://host:port/topic to consume ready-made views from the data service, which frees the trainer from decoding. Several brokers: kafka://h1:9092,h2:9092/topic. Takes precedence over --data_path.',
+  },
+  {
+    key: 'store', group: 'SERE.ts runtime', origin: 'ours', type: 'string', nullable: true,
+    check: (v) => messageOf(() => parseStoreLocation(v)), metavar: 'DIR|s3://BUCKET/PREFIX',
+    defaultText: 'None (use --output_dir)',
+    help: 'Where checkpoints and logs go: a local folder, or s3://bucket/prefix on any S3-compatible server (endpoint and keys are configured separately), which the eval service watches. Takes precedence over --output_dir.',
+  },
+  {
+    key: 'steps', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
+    help: 'Stop after N iterations in total while the schedules still follow --epochs, so the first N steps are those of the full run. For benchmarks and smoke tests; None trains every epoch.',
+  },
+  {
+    key: 'compat_local_heads', group: 'SERE.ts runtime', origin: 'ours', type: 'bool',
+    help: "On: reproduce the reference's choice of SERE heads for local crops, which sends them through the global heads (divisor 14) whenever --local_crops_number is 1 or 2 (spec §9.1). Off (default): local crops always use the local heads. Makes no difference with 3 or more local crops, as in the recipes; turn it on only to match a reference run with 1-2 local crops.",
+  },
+  {
+    key: 'threads', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
+    help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
+  },
+  {
+    key: 'json', group: 'SERE.ts runtime', origin: 'ours', type: 'bool',
+    help: 'Print progress as one JSON object per line instead of text, for scripts and log collectors.',
+  },
+];

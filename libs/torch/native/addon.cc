@@ -1,0 +1,37 @@
+#include <napi.h>
+#include "dispatch.h"
+#include "runtime.h"
+#include "tensor_handle.h"
+
+namespace sere {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  TensorHandle::Init(env, exports);
+  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) { exports.Set(name, Napi::Function::New(env, f, name)); };
+  fn("findOp", FindOp);
+  fn("callOp", CallOp);
+  fn("opSchema", OpSchema);
+  fn("fromBuffer", FromBuffer);
+  fn("counts", Counts);
+  fn("setGradEnabled", SetGradEnabled);
+  fn("isGradEnabled", IsGradEnabled);
+  fn("manualSeed", ManualSeed);
+  fn("getRngState", GetRngState);
+  fn("setRngState", SetRngState);
+  fn("setNumThreads", SetNumThreads);
+  fn("getNumThreads", GetNumThreads);
+  fn("setAutocast", SetAutocast);
+  fn("clearAutocastCache", ClearAutocastCache);
+  fn("buildInfo", BuildInfo);
+  fn("cudaDeviceName", CudaDeviceName);
+  fn("synchronize", Synchronize);
+  fn("cudaMemory", CudaMemory);
+  return exports;
+}
+
+}  // namespace sere
+
+// Context-aware: the addon can be loaded by the main thread and by worker threads.
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return sere::Init(env, exports); }
+NODE_API_MODULE(sere_torch, InitAddon)

@@ -1,0 +1,6 @@
+export * from './dtype';
+export { Tensor, call, hasOp, opId, scope, keep, dispose, liveTensors, tensorCounters } from './tensor';
+export * from './ops';
+export * from './autograd';
+export * from './runtime';
+export { native } from './native';

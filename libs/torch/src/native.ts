@@ -1,0 +1,68 @@
+/**
+ * Loads the compiled addon. Kept in one place so a missing build gives one clear message
+ * instead of a module-resolution stack trace deep inside the model code.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface NativeHandle {
+  dispose(): void;
+  isDisposed(): boolean;
+  shape(): number[];
+  dtype(): string;
+  device(): string;
+  requiresGrad(): boolean;
+  setRequiresGrad(on: boolean): void;
+  grad(): NativeHandle | null;
+  setGrad(g: NativeHandle | null): void;
+  backward(grad?: NativeHandle | null): void;
+  toBuffer(): ArrayBuffer;
+  item(): number | boolean;
+  numel(): number;
+  dataPtr(): bigint;
+  isContiguous(): boolean;
+  /** Back-reference to the Tensor that owns this handle (set by the TS side). */
+  owner?: unknown;
+}
+
+export interface NativeAddon {
+  TensorHandle: new () => NativeHandle;
+  findOp(name: string, overload: string): number;
+  callOp(id: number, args: unknown[]): unknown;
+  opSchema(id: number): string;
+  fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): NativeHandle;
+  counts(): { live: number; created: number; finalised: number };
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  getRngState(device: string): NativeHandle;
+  setRngState(device: string, state: NativeHandle): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setAutocast(on: boolean, dtype?: string): void;
+  clearAutocastCache(): void;
+  buildInfo(): { torch: string; cudaBuild: boolean; cudaDevices: number; threads: number; parallelInfo: string };
+  cudaDeviceName(index: number): string | null;
+  synchronize(): void;
+  cudaMemory(device?: number, resetPeak?: boolean): { allocated: number; peak: number; reserved: number } | null;
+}
+
+const candidates = [
+  process.env.SERE_TORCH_ADDON,
+  path.join(__dirname, '..', 'build', 'sere_torch.node'),
+].filter((p): p is string => !!p);
+
+function load(): NativeAddon {
+  for (const file of candidates) {
+    if (fs.existsSync(file)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeAddon;
+    }
+  }
+  throw new Error(
+    `The libtorch binding is not built (looked for ${candidates.join(', ')}). ` +
+      'Install libtorch (Debian: apt-get install libtorch-dev libopenblas0-pthread) and run `npm run build:addon`.',
+  );
+}
+
+export const native: NativeAddon = load();
