@@ -24,10 +24,14 @@ export function initRelationHead(p: ParamStore, prefix: string, dim: number, dev
   for (const bn of ['projection.0', 'predictor.1']) {
     p.addBuffer(`${prefix}.${bn}.running_mean`, T.zeros([dim], { device }));
     p.addBuffer(`${prefix}.${bn}.running_var`, T.ones([dim], { device }));
+    // Kept so a state dict loads strictly into PyTorch's BatchNorm2d (it counts forward calls).
+    p.addBuffer(`${prefix}.${bn}.num_batches_tracked`, T.zeros([], { device, dtype: 'int64' }));
   }
 }
 
 function bn(p: ParamStore, prefix: string, x: T.Tensor): T.Tensor {
+  const counter = `${prefix}.num_batches_tracked`;
+  if (p.has(counter)) T.noGrad(() => T.call('aten::add_', 'Scalar', [p.get(counter), 1]));
   return T.batchNorm(
     x,
     p.get(`${prefix}.weight`),

@@ -3,4 +3,6 @@ export { Tensor, call, hasOp, opId, scope, keep, dispose, liveTensors, tensorCou
 export * from './ops';
 export * from './autograd';
 export * from './runtime';
+export * from './pth';
+export * from './pth-tensors';
 export { native } from './native';

@@ -153,6 +153,12 @@ export class Tensor {
   log(): Tensor {
     return call('aten::log', '', [this]);
   }
+  abs(): Tensor {
+    return call('aten::abs', '', [this]);
+  }
+  max(): Tensor {
+    return call('aten::max', '', [this]);
+  }
   reciprocal(): Tensor {
     return call('aten::reciprocal', '', [this]);
   }
@@ -175,6 +181,9 @@ export class Tensor {
   }
   float(): Tensor {
     return this.to({ dtype: 'float32' });
+  }
+  double(): Tensor {
+    return this.to({ dtype: 'float64' });
   }
 }
 

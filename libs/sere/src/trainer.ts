@@ -1,0 +1,151 @@
+/**
+ * One training iteration of SERE exactly in the reference's order (spec §4.6):
+ * schedules → teacher/student forward → losses (centre update) → backward → [unscale] →
+ * per-parameter clipping → last-layer freeze → AdamW → [scaler update] → EMA teacher.
+ * Everything a step allocates is released before it returns; parameters, optimiser
+ * moments, centres and the loss scale are the only tensors that persist.
+ */
+import * as T from '@sere/torch';
+import type { SereConfig } from '@sere/config';
+import { archByName, vitConfig } from './arch';
+import { emaPairs, emaUpdate } from './ema';
+import { headConfig } from './ibot-head';
+import { IBOT_LOSS_DEFAULTS, IBOTLoss } from './ibot-loss';
+import { computeObjective, ObjectiveBatch, ObjectiveConfig } from './objective';
+import { AdamW, cancelLastLayerGradients, clipGradientsPerParameter, paramGroups } from './optim';
+import { createNetworks, disposeNetworks, Networks, trainableParameters } from './networks';
+import { GradScaler } from './grad-scaler';
+import { buildSchedules, Schedules } from './schedules';
+
+export type TrainerFlags = Pick<
+  SereConfig,
+  | 'arch' | 'patch_size' | 'out_dim' | 'patch_out_dim' | 'shared_head' | 'shared_head_teacher' | 'norm_last_layer'
+  | 'use_masked_im_modeling' | 'lambda1' | 'lambda2' | 'drop_path' | 'clip_grad' | 'freeze_last_layer' | 'accum_iter'
+  | 'local_crops_number' | 'alpha' | 'beta' | 'temperature_pixel' | 'temperature_channel' | 'compat_local_heads'
+  | 'lr' | 'min_lr' | 'warmup_epochs' | 'epochs' | 'batch_size_per_gpu' | 'weight_decay' | 'weight_decay_end'
+  | 'momentum_teacher' | 'warmup_teacher_temp' | 'teacher_temp' | 'warmup_teacher_patch_temp' | 'teacher_patch_temp'
+  | 'warmup_teacher_temp_epochs' | 'pred_start_epoch' | 'optimizer' | 'device' | 'precision' | 'seed' | 'act_in_head'
+>;
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly iteration: number, readonly value: number) {
+    super(`loss is ${value} at iteration ${iteration}; stopping (the last checkpoint is kept)`);
+  }
+}
+
+export interface StepMetrics {
+  loss: number;
+  ibot: number;
+  ibotCls: number;
+  ibotPatch: number;
+  pixel: number;
+  channel: number;
+  lr: number;
+  wd: number;
+  momentum: number;
+  /** fp16 only: the step was skipped because of inf/NaN gradients. */
+  skipped: boolean;
+}
+
+const LOW_PRECISION: Record<string, T.DType | null> = { fp32: null, fp16: 'float16', bf16: 'bfloat16' };
+
+export class SereTrainer {
+  readonly nets: Networks;
+  readonly loss: IBOTLoss;
+  readonly optimizer: AdamW;
+  readonly schedules: Schedules;
+  readonly scaler: GradScaler | null;
+  private readonly pairs: ReturnType<typeof emaPairs>;
+  private readonly objective: ObjectiveConfig;
+  private readonly autocastDtype: T.DType | null;
+  private microStep = 0;
+
+  constructor(
+    readonly flags: TrainerFlags,
+    itersPerEpoch: number,
+    worldSize = 1,
+  ) {
+    if (flags.optimizer !== 'adamw') throw new Error(`--optimizer: '${flags.optimizer}' is not implemented yet (adamw is)`);
+    if (flags.act_in_head !== 'gelu') throw new Error(`--act_in_head: '${flags.act_in_head}' is not implemented (gelu is)`);
+    const device = T.checkDevice(flags.device);
+    if (flags.precision !== 'fp32' && device === 'cpu') throw new Error(`--precision ${flags.precision} needs a CUDA device (got --device cpu)`);
+    T.manualSeed(flags.seed);
+    const arch = archByName(flags.arch);
+    const vit = vitConfig(arch, flags.patch_size, {
+      dropPath: flags.drop_path,
+      maskedEmbed: flags.use_masked_im_modeling,
+      localHeads: flags.local_crops_number > 0,
+    });
+    const sharedAny = flags.shared_head || flags.shared_head_teacher;
+    const patchDim = sharedAny ? flags.out_dim : flags.patch_out_dim;
+    this.nets = createNetworks(
+      vit,
+      headConfig(arch.embedDim, { outDim: flags.out_dim, patchOutDim: patchDim, sharedHead: flags.shared_head, normLastLayer: flags.norm_last_layer }),
+      headConfig(arch.embedDim, { outDim: flags.out_dim, patchOutDim: patchDim, sharedHead: flags.shared_head_teacher, normLastLayer: true }),
+      device,
+    );
+    this.loss = new IBOTLoss({ ...IBOT_LOSS_DEFAULTS, lambda1: flags.lambda1, lambda2: flags.lambda2 }, flags.out_dim, patchDim, device);
+    this.optimizer = new AdamW(paramGroups(trainableParameters(this.nets.student)));
+    this.schedules = buildSchedules(flags, itersPerEpoch, worldSize);
+    this.pairs = emaPairs(this.nets.student, this.nets.teacher);
+    this.objective = {
+      temperaturePixel: flags.temperature_pixel,
+      temperatureChannel: flags.temperature_channel,
+      alpha: flags.alpha,
+      beta: flags.beta,
+      compatLocalHeads: flags.compat_local_heads,
+    };
+    this.autocastDtype = LOW_PRECISION[flags.precision];
+    this.scaler = flags.precision === 'fp16' ? new GradScaler(device) : null;
+  }
+
+  /** Runs iteration `it` (global index) of `epoch` on one batch. */
+  step(batch: ObjectiveBatch, it: number, epoch: number): StepMetrics {
+    const f = this.flags;
+    const lr = this.schedules.lr[it];
+    const wd = this.schedules.weightDecay[it];
+    const momentum = this.schedules.teacherMomentum[it];
+    return T.scope(() => {
+      const temps = { teacherTemp: this.schedules.teacherTemp[epoch], teacherPatchTemp: this.schedules.teacherPatchTemp[epoch] };
+      const out = T.autocast(this.autocastDtype, () => computeObjective(this.nets, this.loss, this.objective, batch, temps, true));
+      const values = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel].map((t) => t.float().detach()), 0).toFloat32Array();
+      if (!Number.isFinite(values[0])) throw new NonFiniteLossError(it, values[0]);
+      // TODO(accum): with accum_iter > 1 the reference accumulates centre sums over the window.
+      this.loss.updateCenter(out.teacherCls, out.teacherPatchMean);
+      const scaled = f.accum_iter > 1 ? out.total.div(f.accum_iter) : out.total;
+      (this.scaler ? this.scaler.scale(scaled) : scaled).backward();
+
+      let skipped = false;
+      this.microStep += 1;
+      if (this.microStep % f.accum_iter === 0) {
+        const named = trainableParameters(this.nets.student);
+        if (this.scaler) skipped = this.scaler.unscale(named.map(([, p]) => p));
+        clipGradientsPerParameter(named.map(([, p]) => p), f.clip_grad);
+        cancelLastLayerGradients(named, epoch, f.freeze_last_layer);
+        if (!skipped) this.optimizer.step(lr, [wd, 0]);
+        this.scaler?.update();
+        this.optimizer.zeroGrad();
+        emaUpdate(this.pairs, momentum);
+      }
+      return {
+        loss: values[0],
+        ibot: values[1],
+        ibotCls: values[2],
+        ibotPatch: values[3],
+        pixel: values[4],
+        channel: values[5],
+        lr,
+        wd,
+        momentum,
+        skipped,
+      };
+    });
+  }
+
+  dispose(): void {
+    disposeNetworks(this.nets);
+    this.loss.dispose();
+    this.optimizer.dispose();
+    this.scaler?.dispose();
+  }
+}
