@@ -125,6 +125,9 @@ function runOurs(argv: string[], bench: BenchArgs): Result {
   };
   T.dispose(batch);
   trainer.dispose();
+  // The reference runs next in another process on the same GPU.
+  T.synchronize();
+  T.emptyCache();
   return result;
 }
 
@@ -142,7 +145,7 @@ function runReference(argv: string[], bench: BenchArgs, ours: Result): Result | 
   if (!py) return { error: 'no Python with torch found (set SERE_REFERENCE_PYTHON)' };
   const { config: cfg } = parseFlagsDetailed([...BENCH_DEFAULTS, ...argv]);
   const args = [
-    path.join(__dirname, 'reference', 'sere_step.py'),
+    path.join(process.env.SERE_REFERENCE_DIR ?? path.join(__dirname, 'reference'), 'sere_step.py'),
     '--arch', cfg.arch, '--patch_size', String(cfg.patch_size), '--batch_size_per_gpu', String(cfg.batch_size_per_gpu),
     '--local_crops_number', String(cfg.local_crops_number), '--out_dim', String(cfg.out_dim),
     '--global_size', String(bench.globalSize), '--local_size', String(bench.localSize),

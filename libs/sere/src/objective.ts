@@ -99,15 +99,19 @@ export function computeObjective(
     teacherPatchMean: t.patchMean,
     ...temps,
   });
-  const sere = sereLoss(cfg, {
-    teacherPixel: t.relations.pixel,
-    studentPixel: s.relations.p!.pixel,
-    studentPixelLocal: local?.pixel ?? null,
-    teacherChannel: t.relations.channel,
-    studentChannel: s.relations.p!.channel,
-    studentChannelLocal: local?.channel ?? null,
-    grids: batch.grids,
-  });
+  // Like the reference, relations are resampled and soft-maxed in float32 even under autocast.
+  const f32 = (x: T.Tensor | null | undefined) => (x ? x.float() : null);
+  const sere = T.fullPrecision(() =>
+    sereLoss(cfg, {
+      teacherPixel: f32(t.relations.pixel)!,
+      studentPixel: f32(s.relations.p!.pixel)!,
+      studentPixelLocal: f32(local?.pixel),
+      teacherChannel: f32(t.relations.channel)!,
+      studentChannel: f32(s.relations.p!.channel)!,
+      studentChannelLocal: f32(local?.channel),
+      grids: batch.grids,
+    }),
+  );
   const w = lossWeights(cfg.alpha, cfg.beta);
   const total = ibot.total.mul(w.ibot).add(sere.pixel.mul(w.pixel)).add(sere.channel.mul(w.channel));
   return {

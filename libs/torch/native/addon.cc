@@ -23,10 +23,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("getNumThreads", GetNumThreads);
   fn("setAutocast", SetAutocast);
   fn("clearAutocastCache", ClearAutocastCache);
+  fn("setAllowTF32", SetAllowTF32);
   fn("buildInfo", BuildInfo);
   fn("cudaDeviceName", CudaDeviceName);
   fn("synchronize", Synchronize);
   fn("cudaMemory", CudaMemory);
+  fn("emptyCache", EmptyCache);
   return exports;
 }
 

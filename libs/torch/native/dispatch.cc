@@ -100,10 +100,8 @@ c10::IValue to_ivalue(const Napi::Env& env, const Napi::Value& v, const c10::Typ
       switch (elem->kind()) {
         case c10::TypeKind::IntType:
           return to_list<int64_t>(v, arg, [&](const Napi::Value& x) { return to_int(x, arg); });
-#if TORCH_VERSION_MAJOR >= 2
-        case c10::TypeKind::SymIntType:
-          return to_list<c10::SymInt>(v, arg, [&](const Napi::Value& x) { return c10::SymInt(to_int(x, arg)); });
-#elif TORCH_VERSION_MINOR >= 13
+#if TORCH_VERSION_MAJOR >= 2 || TORCH_VERSION_MINOR >= 13
+        // SymInt[] arguments accept a plain int list when boxed.
         case c10::TypeKind::SymIntType:
           return to_list<int64_t>(v, arg, [&](const Napi::Value& x) { return to_int(x, arg); });
 #endif

@@ -125,6 +125,17 @@ Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
   });
 }
 
+// TF32 tensor-core maths for fp32 matmuls and convolutions (CUDA only). Parity checks turn
+// it off: TF32 rounds inputs to 10 mantissa bits.
+Napi::Value SetAllowTF32(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), "setAllowTF32", [&]() -> Napi::Value {
+    bool on = info[0].ToBoolean().Value();
+    at::globalContext().setAllowTF32CuBLAS(on);
+    at::globalContext().setAllowTF32CuDNN(on);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value ClearAutocastCache(const Napi::CallbackInfo& info) {
   at::autocast::clear_cache();
   return info.Env().Undefined();
@@ -179,6 +190,15 @@ Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
 #else
   return info.Env().Null();
 #endif
+}
+
+// Returns cached, unused blocks of the CUDA caching allocator to the driver (so another
+// process, e.g. a reference run, can use them).
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+#ifdef SERE_CUDA_HEADERS
+  c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+  return info.Env().Undefined();
 }
 
 }  // namespace sere

@@ -12,9 +12,11 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info);
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);
 Napi::Value SetAutocast(const Napi::CallbackInfo& info);
+Napi::Value SetAllowTF32(const Napi::CallbackInfo& info);
 Napi::Value ClearAutocastCache(const Napi::CallbackInfo& info);
 Napi::Value BuildInfo(const Napi::CallbackInfo& info);
 Napi::Value CudaDeviceName(const Napi::CallbackInfo& info);
 Napi::Value Synchronize(const Napi::CallbackInfo& info);
 Napi::Value CudaMemory(const Napi::CallbackInfo& info);
+Napi::Value EmptyCache(const Napi::CallbackInfo& info);
 }  // namespace sere

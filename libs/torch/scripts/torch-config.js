@@ -17,17 +17,17 @@ function exists(p) {
 
 function pythonTorch(python) {
   const code =
-    'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))';
+    'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); print(torch.__version__)';
   const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
   if (r.status !== 0) return null;
-  const [dir, abi] = r.stdout.trim().split('\n');
-  return { dir, abi: Number(abi) };
+  const [dir, abi, version] = r.stdout.trim().split('\n');
+  return { dir, abi: Number(abi), version };
 }
 
 function versionOf(includeDir) {
   const header = path.join(includeDir, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h');
   const text = fs.readFileSync(header, 'utf8');
-  const num = (k) => Number((text.match(new RegExp(`#define TORCH_VERSION_${k} (\\d+)`)) || [])[1]);
+  const num = (k) => Number((text.match(new RegExp(`#define\\s+TORCH_VERSION_${k}\\s+\\(?(\\d+)`)) || [])[1]);
   return { major: num('MAJOR'), minor: num('MINOR'), patch: num('PATCH') };
 }
 
@@ -79,7 +79,13 @@ function torchConfig() {
     const t = pythonTorch('/usr/bin/python3');
     abi = t ? t.abi : 1;
   }
-  const version = versionOf(layout.include);
+  let version = versionOf(layout.include);
+  if (Number.isNaN(version.major)) {
+    // Fall back to the Python package's own version string (e.g. "2.11.0+cu130").
+    const t = pythonTorch('python3');
+    const m = t && /^(\d+)\.(\d+)\.(\d+)/.exec(t.version);
+    if (m) version = { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  }
   const includes = [layout.include, path.join(layout.include, 'torch', 'csrc', 'api', 'include')].filter(
     (p) => p !== '/usr/include',
   );
@@ -96,8 +102,8 @@ function torchConfig() {
       includes.push(...cudaIncludes);
     }
   }
-  // PyTorch 2.10+ headers need C++20; 1.13's do not build with it.
-  const std = version.major > 2 || (version.major === 2 && version.minor >= 10) ? 'c++20' : 'c++17';
+  // C++17 builds against Debian's 1.13 and PyTorch 2.11 alike (both checked); SERE_CXX_STD overrides.
+  const std = process.env.SERE_CXX_STD || 'c++17';
   return { origin, version, includes: [...new Set(includes)], libDir: layout.lib, libs, defines, std, hasCuda };
 }
 

@@ -41,9 +41,11 @@ export interface NativeAddon {
   getNumThreads(): number;
   setAutocast(on: boolean, dtype?: string): void;
   clearAutocastCache(): void;
+  setAllowTF32(on: boolean): void;
   buildInfo(): { torch: string; cudaBuild: boolean; cudaDevices: number; threads: number; parallelInfo: string };
   cudaDeviceName(index: number): string | null;
   synchronize(): void;
+  emptyCache(): void;
   cudaMemory(device?: number, resetPeak?: boolean): { allocated: number; peak: number; reserved: number } | null;
 }
 

@@ -31,19 +31,48 @@ export function cudaDeviceName(index = 0): string | null {
 export function synchronize(): void {
   native.synchronize();
 }
+/** Hands cached CUDA memory back to the driver. */
+export function emptyCache(): void {
+  native.emptyCache();
+}
 export function cudaMemory(device = 0, resetPeak = false) {
   return native.cudaMemory(device, resetPeak);
 }
 
-/** Runs fn under CUDA autocast with the given low-precision dtype (fp16 or bf16). */
+let autocastDtype: DType | null = null;
+
+/** Runs fn under CUDA autocast with the given low-precision dtype (fp16 or bf16); null runs fn as is. */
 export function autocast<T>(dtype: DType | null, fn: () => T): T {
   if (!dtype || dtype === 'float32') return fn();
+  const prev = autocastDtype;
   native.setAutocast(true, dtype);
+  autocastDtype = dtype;
   try {
     return fn();
   } finally {
-    native.setAutocast(false);
+    autocastDtype = prev;
+    if (prev) native.setAutocast(true, prev);
+    else native.setAutocast(false);
   }
+}
+
+/** Runs fn in full precision inside an autocast region (the reference casts relations to fp32). */
+export function fullPrecision<T>(fn: () => T): T {
+  const prev = autocastDtype;
+  if (!prev) return fn();
+  native.setAutocast(false);
+  autocastDtype = null;
+  try {
+    return fn();
+  } finally {
+    autocastDtype = prev;
+    native.setAutocast(true, prev);
+  }
+}
+
+/** TF32 tensor-core maths for fp32 CUDA matmuls/convolutions (off for parity checks). */
+export function setAllowTF32(on: boolean): void {
+  native.setAllowTF32(on);
 }
 
 /** Checks a device string and that this build can use it. */

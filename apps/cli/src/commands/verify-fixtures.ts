@@ -1,0 +1,60 @@
+/**
+ * sere verify-fixtures <dir> [--device cpu|cuda] [--json]
+ * Runs every parity check of the reference fixtures in <dir>, prints each with its largest
+ * deviation and bound, and exits 1 if any fails (2 for usage errors).
+ */
+import * as path from 'path';
+import * as T from '@sere/torch';
+import { fixtureFiles, formatCheck, verifyFixtureFile } from '@sere/sere/src/parity';
+import { UsageError } from '../usage';
+
+export const usage = 'sere verify-fixtures <dir> [--device cpu|cuda[:N]] [--json] [--failures-only]';
+
+export function verifyFixtures(argv: string[]): number {
+  let dir: string | undefined;
+  let device = 'cpu';
+  let json = false;
+  let failuresOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--device') device = argv[++i] ?? '';
+    else if (a.startsWith('--device=')) device = a.slice(9);
+    else if (a === '--json') json = true;
+    else if (a === '--failures-only') failuresOnly = true;
+    else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`, usage);
+    else if (dir === undefined) dir = a;
+    else throw new UsageError(`unexpected argument '${a}'`, usage);
+  }
+  if (!dir) throw new UsageError('missing the fixture folder', usage);
+  T.checkDevice(device);
+  // TF32 would round fp32 products to 10 mantissa bits; parity is defined in full fp32.
+  if (device !== 'cpu') {
+    try {
+      T.setAllowTF32(false);
+    } catch (e) {
+      console.error(`warning: could not turn TF32 off (${(e as Error).message}); fp32 checks may exceed their bounds`);
+    }
+  }
+  const files = fixtureFiles(dir);
+  let total = 0;
+  let failed = 0;
+  const reports = [];
+  for (const file of files) {
+    const t0 = Date.now();
+    const r = verifyFixtureFile(file, device);
+    reports.push(r);
+    total += r.checks.length;
+    const bad = r.checks.filter((c) => !c.ok).length + (r.error ? 1 : 0);
+    failed += bad;
+    if (json) continue;
+    console.log(`${path.basename(file)}: ${r.checks.length} checks, ${bad} failed (${Date.now() - t0} ms)`);
+    if (r.error) console.log(`FAIL ${r.error}`);
+    for (const c of r.checks) if (!failuresOnly || !c.ok) console.log(`  ${formatCheck(c)}`);
+  }
+  if (json) {
+    console.log(JSON.stringify({ dir, device, total, failed, files: reports }));
+  } else {
+    console.log(`\n${total - failed} passed, ${failed} failed (${files.length} fixture files in ${dir}, device ${device})`);
+  }
+  return failed === 0 ? 0 : 1;
+}
