@@ -13,7 +13,7 @@ import * as path from 'path';
 import { parseFlagsDetailed, FlagError } from '@sere/config';
 import * as T from '@sere/torch';
 import { SereTrainer, toObjectiveBatch } from '@sere/sere';
-import { syntheticSamples } from './step-inputs';
+import { syntheticSamples } from '../libs/sere/src/testing/synthetic';
 
 const BENCH_DEFAULTS = ['--arch', 'vit_tiny', '--batch_size_per_gpu', '8', '--local_crops_number', '4', '--out_dim', '8192'];
 

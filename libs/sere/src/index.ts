@@ -15,3 +15,5 @@ export * from './trainer';
 export * from './batch';
 export * from './pos-embed';
 export * from './checkpoint';
+export * from './worker/step-worker';
+export * as parity from './parity';

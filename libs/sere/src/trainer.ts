@@ -7,7 +7,7 @@
  */
 import * as T from '@sere/torch';
 import type { SereConfig } from '@sere/config';
-import { archByName, vitConfig } from './arch';
+import { archByName, VitArch, vitConfig } from './arch';
 import { emaPairs, emaUpdate } from './ema';
 import { headConfig } from './ibot-head';
 import { IBOT_LOSS_DEFAULTS, IBOTLoss } from './ibot-loss';
@@ -25,7 +25,13 @@ export type TrainerFlags = Pick<
   | 'lr' | 'min_lr' | 'warmup_epochs' | 'epochs' | 'batch_size_per_gpu' | 'weight_decay' | 'weight_decay_end'
   | 'momentum_teacher' | 'warmup_teacher_temp' | 'teacher_temp' | 'warmup_teacher_patch_temp' | 'teacher_patch_temp'
   | 'warmup_teacher_temp_epochs' | 'pred_start_epoch' | 'optimizer' | 'device' | 'precision' | 'seed' | 'act_in_head'
->;
+> & {
+  /** A backbone shape other than the named archs (small models in tests and demos). */
+  arch_spec?: VitArch;
+  /** iBOT head MLP sizes (reference: 2048 hidden, 256 bottleneck). */
+  head_hidden_dim?: number;
+  head_bottleneck_dim?: number;
+};
 
 export class NonFiniteLossError extends Error {
   constructor(readonly iteration: number, readonly value: number) {
@@ -70,7 +76,7 @@ export class SereTrainer {
     const device = T.checkDevice(flags.device);
     if (flags.precision !== 'fp32' && device === 'cpu') throw new Error(`--precision ${flags.precision} needs a CUDA device (got --device cpu)`);
     T.manualSeed(flags.seed);
-    const arch = archByName(flags.arch);
+    const arch = flags.arch_spec ?? archByName(flags.arch);
     const vit = vitConfig(arch, flags.patch_size, {
       dropPath: flags.drop_path,
       maskedEmbed: flags.use_masked_im_modeling,
@@ -78,10 +84,16 @@ export class SereTrainer {
     });
     const sharedAny = flags.shared_head || flags.shared_head_teacher;
     const patchDim = sharedAny ? flags.out_dim : flags.patch_out_dim;
+    const sizes = {
+      outDim: flags.out_dim,
+      patchOutDim: patchDim,
+      ...(flags.head_hidden_dim ? { hiddenDim: flags.head_hidden_dim } : {}),
+      ...(flags.head_bottleneck_dim ? { bottleneckDim: flags.head_bottleneck_dim } : {}),
+    };
     this.nets = createNetworks(
       vit,
-      headConfig(arch.embedDim, { outDim: flags.out_dim, patchOutDim: patchDim, sharedHead: flags.shared_head, normLastLayer: flags.norm_last_layer }),
-      headConfig(arch.embedDim, { outDim: flags.out_dim, patchOutDim: patchDim, sharedHead: flags.shared_head_teacher, normLastLayer: true }),
+      headConfig(arch.embedDim, { ...sizes, sharedHead: flags.shared_head, normLastLayer: flags.norm_last_layer }),
+      headConfig(arch.embedDim, { ...sizes, sharedHead: flags.shared_head_teacher, normLastLayer: true }),
       device,
     );
     this.loss = new IBOTLoss({ ...IBOT_LOSS_DEFAULTS, lambda1: flags.lambda1, lambda2: flags.lambda2 }, flags.out_dim, patchDim, device);

@@ -57,7 +57,6 @@ const candidates = [
 function load(): NativeAddon {
   for (const file of candidates) {
     if (fs.existsSync(file)) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(file) as NativeAddon;
     }
   }

@@ -5,7 +5,9 @@
  */
 import * as path from 'path';
 import * as T from '@sere/torch';
-import { fixtureFiles, formatCheck, verifyFixtureFile } from '@sere/sere/src/parity';
+import { parity } from '@sere/sere';
+
+const { fixtureFiles, formatCheck, verifyFixtureFile } = parity;
 import { UsageError } from '../usage';
 
 export const usage = 'sere verify-fixtures <dir> [--device cpu|cuda[:N]] [--json] [--failures-only]';

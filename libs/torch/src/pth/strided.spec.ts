@@ -31,7 +31,10 @@ describe('materialize', () => {
       const size = Array.from({ length: rank }, () => 1 + int(4));
       // Random permutation of contiguous strides, occasionally a broadcast (0) or a step.
       const contiguous: number[] = [];
-      for (let d = rank - 1, s = 1; d >= 0; d--) (contiguous[d] = s), (s *= size[d] * (1 + int(2)));
+      for (let d = rank - 1, s = 1; d >= 0; d--) {
+        contiguous[d] = s;
+        s *= size[d] * (1 + int(2));
+      }
       const stride = contiguous.map((s) => (rng() < 0.1 ? 0 : s)).sort(() => rng() - 0.5);
       const offset = int(5);
       const extent = offset + size.reduce((acc, n, d) => acc + (n - 1) * stride[d], 0) + 1 + int(3);

@@ -5,11 +5,11 @@
  */
 // Module paths rather than the package index, so the benchmark does not load the image
 // decoder (sharp) and can be bundled for machines that only have Node and libtorch.
-import { overlapGrids } from '../libs/augment/src/grids';
-import { sampleMask } from '../libs/augment/src/masks';
-import { Rng } from '../libs/augment/src/rng';
-import { sampleCropRegion } from '../libs/augment/src/crop';
-import type { CropRect, MultiCropSample } from '../libs/augment/src/types';
+import { overlapGrids } from '../../../augment/src/grids';
+import { sampleMask } from '../../../augment/src/masks';
+import { Rng } from '../../../augment/src/rng';
+import { sampleCropRegion } from '../../../augment/src/crop';
+import type { CropRect, MultiCropSample } from '../../../augment/src/types';
 
 export interface SyntheticOptions {
   batch: number;

@@ -1,0 +1,44 @@
+/**
+ * The training worker: owns the networks and runs each step on its own thread, so the
+ * main thread's event loop (Kafka fetches, HTTP health and metrics, progress output) keeps
+ * running while libtorch computes.
+ */
+import { parentPort } from 'worker_threads';
+import * as T from '@sere/torch';
+import { toObjectiveBatch } from '../batch';
+import { SereTrainer } from '../trainer';
+import type { Request, Response } from './protocol';
+
+let trainer: SereTrainer | null = null;
+
+function handle(msg: Request): Response {
+  switch (msg.type) {
+    case 'init':
+      if (msg.threads) T.setNumThreads(msg.threads);
+      trainer = new SereTrainer(msg.flags, msg.itersPerEpoch, msg.worldSize);
+      return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
+    case 'step': {
+      if (!trainer) throw new Error('the training worker was not initialised');
+      const t = trainer;
+      const metrics = T.scope(() => t.step(toObjectiveBatch(msg.samples, t.flags.device), msg.it, msg.epoch));
+      return { id: msg.id, ok: true, metrics, liveTensors: T.liveTensors() };
+    }
+    case 'liveTensors':
+      return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
+    case 'dispose':
+      trainer?.dispose();
+      trainer = null;
+      return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
+  }
+}
+
+parentPort!.on('message', (msg: Request) => {
+  let res: Response;
+  try {
+    res = handle(msg);
+  } catch (e) {
+    const err = e as Error;
+    res = { id: msg.id, ok: false, error: err.message, name: err.name };
+  }
+  parentPort!.postMessage(res);
+});

@@ -1,0 +1,27 @@
+/** Messages between the main thread and the training worker. */
+import type { MultiCropSample } from '@sere/augment';
+import type { StepMetrics, TrainerFlags } from '../trainer';
+
+export type Request =
+  | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }
+  | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number }
+  | { id: number; type: 'liveTensors' }
+  | { id: number; type: 'dispose' };
+
+export type Response =
+  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number }
+  | { id: number; ok: false; error: string; name: string };
+
+/** The ArrayBuffers of a batch, handed over to the worker instead of copied. */
+export function transferables(samples: MultiCropSample[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView) => {
+    if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  };
+  for (const s of samples) {
+    s.views.forEach((v) => add(v.rgb));
+    s.masks.forEach(add);
+    [...s.gridsGlobal1, ...s.gridsGlobal2, ...s.gridsLocal, ...s.gridsGlobalSide].forEach(add);
+  }
+  return [...out];
+}

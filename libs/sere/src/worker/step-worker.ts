@@ -1,0 +1,72 @@
+/**
+ * Runs SereTrainer on a worker thread. Each call returns a promise; batches are transferred,
+ * not copied. Errors raised in the worker (including a non-finite loss) reject with the
+ * worker's message and error name.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { MultiCropSample } from '@sere/augment';
+import type { StepMetrics, TrainerFlags } from '../trainer';
+import { Request, Response, transferables } from './protocol';
+
+type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
+
+export class StepWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor() {
+    this.worker = new Worker(path.join(__dirname, 'bootstrap.js'));
+    this.worker.on('message', (res: Response) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      p.resolve(res);
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', (code) => this.failAll(new Error(`the training worker exited (code ${code})`)));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private request(body: DistributiveOmit<Request, 'id'>, transfer: ArrayBuffer[] = []): Promise<Response> {
+    const id = this.nextId++;
+    return new Promise<Response>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...body, id }, transfer);
+    }).then((res) => {
+      if (!res.ok) {
+        const err = new Error(res.error);
+        err.name = res.name;
+        throw err;
+      }
+      return res;
+    });
+  }
+
+  async init(flags: TrainerFlags, itersPerEpoch: number, worldSize = 1, threads: number | null = null): Promise<void> {
+    await this.request({ type: 'init', flags, itersPerEpoch, worldSize, threads });
+  }
+
+  /** One iteration; the samples' buffers move to the worker (they are unusable here afterwards). */
+  async step(samples: MultiCropSample[], it: number, epoch: number): Promise<{ metrics: StepMetrics; liveTensors: number }> {
+    const res = await this.request({ type: 'step', samples, it, epoch }, transferables(samples));
+    return { metrics: (res as { metrics: StepMetrics }).metrics, liveTensors: res.ok ? res.liveTensors! : -1 };
+  }
+
+  async liveTensors(): Promise<number> {
+    const res = await this.request({ type: 'liveTensors' });
+    return res.ok ? res.liveTensors! : -1;
+  }
+
+  async close(): Promise<void> {
+    await this.request({ type: 'dispose' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
