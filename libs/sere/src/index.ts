@@ -17,3 +17,4 @@ export * from './pos-embed';
 export * from './checkpoint';
 export * from './worker/step-worker';
 export * as parity from './parity';
+export * from './training-state';

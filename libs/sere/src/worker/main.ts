@@ -7,6 +7,7 @@ import { parentPort } from 'worker_threads';
 import * as T from '@sere/torch';
 import { toObjectiveBatch } from '../batch';
 import { SereTrainer } from '../trainer';
+import { restoreTrainingState, trainingState } from '../training-state';
 import type { Request, Response } from './protocol';
 
 let trainer: SereTrainer | null = null;
@@ -22,6 +23,15 @@ function handle(msg: Request): Response {
       const t = trainer;
       const metrics = T.scope(() => t.step(toObjectiveBatch(msg.samples, t.flags.device), msg.it, msg.epoch));
       return { id: msg.id, ok: true, metrics, liveTensors: T.liveTensors() };
+    }
+    case 'save': {
+      if (!trainer) throw new Error('the training worker was not initialised');
+      return { id: msg.id, ok: true, file: T.writePth(trainingState(trainer, msg.info)) };
+    }
+    case 'restore': {
+      if (!trainer) throw new Error('the training worker was not initialised');
+      const value = T.readPth(Buffer.from(msg.file.buffer, msg.file.byteOffset, msg.file.byteLength), msg.source);
+      return { id: msg.id, ok: true, info: restoreTrainingState(trainer, value, msg.source) };
     }
     case 'liveTensors':
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
@@ -40,5 +50,6 @@ parentPort!.on('message', (msg: Request) => {
     const err = e as Error;
     res = { id: msg.id, ok: false, error: err.message, name: err.name };
   }
-  parentPort!.postMessage(res);
+  const transfer = res.ok && res.file ? [res.file.buffer as ArrayBuffer] : [];
+  parentPort!.postMessage(res, transfer);
 });

@@ -1,15 +1,18 @@
 /** Messages between the main thread and the training worker. */
 import type { MultiCropSample } from '@sere/augment';
 import type { StepMetrics, TrainerFlags } from '../trainer';
+import type { ResumeInfo } from '../training-state';
 
 export type Request =
   | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }
   | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number }
+  | { id: number; type: 'save'; info: ResumeInfo }
+  | { id: number; type: 'restore'; file: Uint8Array; source: string }
   | { id: number; type: 'liveTensors' }
   | { id: number; type: 'dispose' };
 
 export type Response =
-  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number }
+  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo }
   | { id: number; ok: false; error: string; name: string };
 
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { MultiCropSample } from '@sere/augment';
 import type { StepMetrics, TrainerFlags } from '../trainer';
+import type { ResumeInfo } from '../training-state';
 import { Request, Response, transferables } from './protocol';
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
@@ -56,6 +57,20 @@ export class StepWorker {
   async step(samples: MultiCropSample[], it: number, epoch: number): Promise<{ metrics: StepMetrics; liveTensors: number }> {
     const res = await this.request({ type: 'step', samples, it, epoch }, transferables(samples));
     return { metrics: (res as { metrics: StepMetrics }).metrics, liveTensors: res.ok ? res.liveTensors! : -1 };
+  }
+
+  /** The full training state as .pth bytes (see training-state.ts). */
+  async save(info: ResumeInfo): Promise<Buffer> {
+    const res = await this.request({ type: 'save', info });
+    const f = (res as { file: Uint8Array }).file;
+    return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+  }
+
+  /** Restores a checkpoint written by save(); `source` names it in errors. */
+  async restore(file: Buffer, source: string): Promise<ResumeInfo> {
+    const copy = new Uint8Array(file);
+    const res = await this.request({ type: 'restore', file: copy, source }, [copy.buffer]);
+    return (res as { info: ResumeInfo }).info;
   }
 
   async liveTensors(): Promise<number> {
