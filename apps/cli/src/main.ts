@@ -8,6 +8,10 @@ import { UsageError } from './usage';
 type Command = { summary: string; run: (argv: string[]) => number | Promise<number> };
 
 const commands: Record<string, Command> = {
+  train: {
+    summary: 'pretrain a ViT with iBOT + SERE (the reference training flags; --help lists them)',
+    run: (argv) => require('./commands/train').train(argv),
+  },
   'verify-fixtures': {
     summary: 'check this build against a folder of reference fixtures',
     run: (argv) => require('./commands/verify-fixtures').verifyFixtures(argv),

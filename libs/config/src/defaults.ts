@@ -73,5 +73,8 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   steps: null,
   compat_local_heads: false,
   threads: null,
+  global_size: 224,
+  local_size: 96,
+  data_workers: null,
   json: false,
 } satisfies SereConfig);

@@ -50,6 +50,18 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
   },
   {
+    key: 'global_size', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 16, metavar: 'PX',
+    help: 'Side of the global crops in pixels (the reference fixes 224). Must be a multiple of --patch_size. Smaller crops (e.g. 96 with 64-px local crops) make CPU demos fast; the positional table stays the 224-px one, interpolated as for local crops.',
+  },
+  {
+    key: 'local_size', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 16, metavar: 'PX',
+    help: 'Side of the local crops in pixels (the reference fixes 96). Must be a multiple of --patch_size.',
+  },
+  {
+    key: 'data_workers', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
+    help: 'Threads that decode and augment images for a local --data_path (the reference uses --num_workers processes). None: one per CPU core minus one. Raise it when the progress line shows the GPU waiting for data.',
+  },
+  {
     key: 'json', group: 'SERE.ts runtime', origin: 'ours', type: 'bool',
     help: 'Print progress as one JSON object per line instead of text, for scripts and log collectors.',
   },

@@ -100,6 +100,9 @@ export interface SereConfig {
   steps: number | null;
   compat_local_heads: boolean;
   threads: number | null;
+  global_size: number;
+  local_size: number;
+  data_workers: number | null;
   json: boolean;
 }
 

@@ -18,8 +18,9 @@ export type Response =
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */
 export function transferables(samples: MultiCropSample[]): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
+  // Only arrays that own their whole buffer: small Node Buffers share a pool, which cannot move.
   const add = (a: ArrayBufferView) => {
-    if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+    if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) out.add(a.buffer);
   };
   for (const s of samples) {
     s.views.forEach((v) => add(v.rgb));

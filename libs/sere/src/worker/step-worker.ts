@@ -38,7 +38,12 @@ export class StepWorker {
     const id = this.nextId++;
     return new Promise<Response>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...body, id }, transfer);
+      try {
+        this.worker.postMessage({ ...body, id }, transfer);
+      } catch {
+        // Buffers backed by external memory (e.g. from the image decoder) cannot move; copy instead.
+        this.worker.postMessage({ ...body, id });
+      }
     }).then((res) => {
       if (!res.ok) {
         const err = new Error(res.error);

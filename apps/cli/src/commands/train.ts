@@ -1,0 +1,51 @@
+/**
+ * sere train [reference training flags] [--device] [--precision] [--data] [--store] ...
+ * Parses the reference's flags (snake_case or kebab-case), prints and saves the resolved
+ * configuration, then trains; Ctrl-C finishes the current step, saves a checkpoint and
+ * exits, and running the same command again continues from it.
+ */
+import { dataSource, formatHelp, parseFlags, storeLocation, wantsHelp } from '@sere/config';
+import { runTraining, TrainingError } from '@sere/trainer';
+import { openRunStore } from '../run-store';
+
+export async function train(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(formatHelp());
+    return 0;
+  }
+  const config = parseFlags(argv);
+  const data = dataSource(config);
+  if (data.kind !== 'folder') {
+    throw new TrainingError(`--data ${config.data}: training from Kafka runs in the trainer service; sere train reads a local folder`, 2);
+  }
+  const store = await openRunStore(storeLocation(config));
+  const write = (line: string) => process.stdout.write(line + '\n');
+  write(`sere train — resolved configuration (also saved as ${store.describe('config.json')}):`);
+  for (const [k, v] of Object.entries(config)) write(`  ${k} = ${Array.isArray(v) ? v.join(' ') : v}`);
+
+  let stop = false;
+  const onSignal = (sig: string) => {
+    if (stop) {
+      write(`${sig} again: exiting now; the last saved checkpoint is intact`);
+      process.exit(130);
+    }
+    stop = true;
+    write(`${sig}: finishing this step and saving a checkpoint (press again to exit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await runTraining({ config, store, dataDir: data.path, write, stopRequested: () => stop });
+    write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof TrainingError) {
+      process.stderr.write(`sere train: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,3 @@
+export { runTraining, TrainingError, type RunOptions, type RunResult } from './run-training';
+export type { RunStore } from './run-store';
+export { LocalSource } from './local-source';

@@ -1,0 +1,92 @@
+/**
+ * In-process data pipeline for `sere train --data_path <folder>`: the epoch's seeded
+ * permutation is cut into batches (drop_last, as the reference's loader), and each image is
+ * decoded and augmented on a pool of worker threads, a bounded number of batches ahead of
+ * the trainer. A file that fails to decode is logged, counted, and replaced by the next
+ * image of the epoch's order, so batches stay full and a run stays reproducible.
+ */
+import * as path from 'path';
+import Piscina from 'piscina';
+import { epochPermutation } from '@sere/augment';
+import type { MultiCropOptions, MultiCropSample, ViewRecipe } from '@sere/augment';
+import type { DatasetIndex } from '@sere/data';
+import type { AugmentResult, AugmentTask } from './augment-task';
+
+export interface LocalSourceOptions {
+  index: DatasetIndex;
+  batchSize: number;
+  recipe: ViewRecipe;
+  seed: number;
+  workers: number;
+  /** Batches prepared ahead of the one being trained on. */
+  prefetch: number;
+  onBadFile?: (path: string, kind: string, message: string) => void;
+}
+
+export interface LocalBatch {
+  epoch: number;
+  /** Position of the batch within its epoch. */
+  step: number;
+  samples: MultiCropSample[];
+}
+
+export class LocalSource {
+  private readonly pool: Piscina;
+  readonly itersPerEpoch: number;
+  private readonly bad = new Set<number>();
+
+  constructor(readonly opts: LocalSourceOptions) {
+    const n = opts.index.entries.length;
+    this.itersPerEpoch = Math.floor(n / opts.batchSize);
+    if (this.itersPerEpoch === 0) {
+      throw new Error(`--data_path ${opts.index.root}: ${n} images is fewer than one batch of --batch_size_per_gpu ${opts.batchSize}`);
+    }
+    this.pool = new Piscina({ filename: path.join(__dirname, 'augment-task-bootstrap.js'), minThreads: opts.workers, maxThreads: opts.workers });
+  }
+
+  private async sample(order: Uint32Array, pos: number, epoch: number): Promise<MultiCropSample> {
+    const n = order.length;
+    for (let k = 0; k < n; k++) {
+      const idx = order[(pos + k) % n];
+      if (this.bad.has(idx)) continue;
+      const entry = this.opts.index.entries[idx];
+      const opts: MultiCropOptions = { ...this.opts.recipe, epoch, index: idx, label: entry.label };
+      const task: AugmentTask = { path: entry.path, opts, seed: this.opts.seed };
+      const r = (await this.pool.run(task)) as AugmentResult;
+      if (r.ok) return r.sample;
+      this.bad.add(idx);
+      this.opts.onBadFile?.(r.path, r.kind, r.message);
+    }
+    throw new Error(`--data_path ${this.opts.index.root}: no image could be decoded`);
+  }
+
+  private batch(order: Uint32Array, epoch: number, step: number): Promise<LocalBatch> {
+    const b = this.opts.batchSize;
+    return Promise.all(Array.from({ length: b }, (_, i) => this.sample(order, step * b + i, epoch))).then((samples) => ({ epoch, step, samples }));
+  }
+
+  /** Batches of `epoch` from batch `startStep` on, `prefetch` ahead. */
+  async *epoch(epoch: number, startStep = 0): AsyncGenerator<LocalBatch> {
+    const order = epochPermutation(this.opts.seed, epoch, this.opts.index.entries.length);
+    const ahead: Promise<LocalBatch>[] = [];
+    let next = startStep;
+    const fill = () => {
+      while (ahead.length <= this.opts.prefetch && next < this.itersPerEpoch) {
+        const p = this.batch(order, epoch, next++);
+        // Batches still in flight when the run stops are abandoned; their rejection is not an error.
+        p.catch(() => undefined);
+        ahead.push(p);
+      }
+    };
+    fill();
+    while (ahead.length) {
+      const b = await ahead.shift()!;
+      fill();
+      yield b;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,10 @@
+/** What a training run needs from a checkpoint store (local folder or S3; see libs/store). */
+export interface RunStore {
+  put(name: string, bytes: Buffer): Promise<void>;
+  get(name: string): Promise<Buffer>;
+  exists(name: string): Promise<boolean>;
+  /** Appends to a log file (read-modify-write on object stores). */
+  append(name: string, text: string): Promise<void>;
+  /** Where `name` lives, for messages (a path or an s3:// URL). */
+  describe(name: string): string;
+}
