@@ -12,6 +12,10 @@ const commands: Record<string, Command> = {
     summary: 'pretrain a ViT with iBOT + SERE (the reference training flags; --help lists them)',
     run: (argv) => require('./commands/train').train(argv),
   },
+  eval: {
+    summary: 'k-NN and linear probe of a checkpoint\'s teacher backbone (or --random)',
+    run: (argv) => require('./commands/eval').evaluate(argv),
+  },
   'verify-fixtures': {
     summary: 'check this build against a folder of reference fixtures',
     run: (argv) => require('./commands/verify-fixtures').verifyFixtures(argv),

@@ -43,3 +43,12 @@ export async function openRunStore(loc: StoreLocation): Promise<RunStore> {
   }
   throw new Error(`--store s3://${loc.bucket}/${loc.prefix}: the S3 store is not wired into sere train yet`);
 }
+
+/** A checkpoint path usable by the file-based loaders (S3 objects are downloaded first). */
+export async function fetchToLocal(location: string): Promise<string> {
+  if (!location.startsWith('s3://')) {
+    if (!fs.existsSync(location)) throw new Error(`--checkpoint ${location}: no such file`);
+    return location;
+  }
+  throw new Error(`--checkpoint ${location}: reading checkpoints from S3 is not wired in yet`);
+}
