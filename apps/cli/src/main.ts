@@ -8,6 +8,10 @@ import { UsageError } from './usage';
 type Command = { summary: string; run: (argv: string[]) => number | Promise<number> };
 
 const commands: Record<string, Command> = {
+  demo: {
+    summary: 'the whole pipeline on the embedded dataset: pretrain vit_tiny on the CPU, compare with random init',
+    run: (argv) => require('./commands/demo').demo(argv),
+  },
   train: {
     summary: 'pretrain a ViT with iBOT + SERE (the reference training flags; --help lists them)',
     run: (argv) => require('./commands/train').train(argv),
