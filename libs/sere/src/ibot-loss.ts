@@ -120,21 +120,44 @@ export class IBOTLoss {
     return { cls, patch, total: cls.add(patch) };
   }
 
-  /** c ← m·c + (1−m)·mean(teacher CLS); c2 likewise with per-image patch means (spec §3.2). */
-  updateCenter(teacherCls: T.Tensor, teacherPatchMean: T.Tensor): void {
+  private pendingCls: T.Tensor | null = null;
+  private pendingPatch: T.Tensor | null = null;
+  private pending = 0;
+
+  /**
+   * c ← m·c + (1−m)·mean(teacher CLS); c2 likewise with per-image patch means (spec §3.2).
+   * With gradient accumulation the batch means are summed over `accumIter` calls and the
+   * centres move once, on the last, with their average.
+   */
+  updateCenter(teacherCls: T.Tensor, teacherPatchMean: T.Tensor, accumIter = 1): void {
     T.noGrad(() =>
       T.scope(() => {
-        const m = this.cfg.centerMomentum;
-        const m2 = this.cfg.centerMomentum2;
         const c = teacherCls.float().mean([0], true);
         const c2 = teacherPatchMean.float().mean([0], true).unsqueeze(0);
-        T.call('aten::copy_', '', [this.center, this.center.mul(m).add(c.mul(1 - m))]);
-        T.call('aten::copy_', '', [this.center2, this.center2.mul(m2).add(c2.mul(1 - m2))]);
+        const sumCls = this.pendingCls ? this.pendingCls.add(c) : c;
+        const sumPatch = this.pendingPatch ? this.pendingPatch.add(c2) : c2;
+        this.pendingCls?.dispose();
+        this.pendingPatch?.dispose();
+        this.pending += 1;
+        if (this.pending < accumIter) {
+          this.pendingCls = T.keep(sumCls);
+          this.pendingPatch = T.keep(sumPatch);
+          return;
+        }
+        const m = this.cfg.centerMomentum;
+        const m2 = this.cfg.centerMomentum2;
+        T.call('aten::copy_', '', [this.center, this.center.mul(m).add(sumCls.div(this.pending).mul(1 - m))]);
+        T.call('aten::copy_', '', [this.center2, this.center2.mul(m2).add(sumPatch.div(this.pending).mul(1 - m2))]);
+        this.pendingCls = null;
+        this.pendingPatch = null;
+        this.pending = 0;
       }),
     );
   }
 
   dispose(): void {
+    this.pendingCls?.dispose();
+    this.pendingPatch?.dispose();
     this.center.dispose();
     this.center2.dispose();
   }

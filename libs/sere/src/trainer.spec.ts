@@ -128,3 +128,17 @@ describe('StepWorker', () => {
     }
   });
 });
+
+describe('gradient accumulation', () => {
+  it('steps the optimiser, the EMA and the centres once per accum_iter iterations', () => {
+    const trainer = new SereTrainer({ ...smallFlags(['--accum_iter', '2']), drop_path: 0 }, 10);
+    const teacherParam = trainer.nets.teacher.backbone.params.get('cls_token');
+    const snapshot = () => T.scope(() => Array.from(teacherParam.toFloat32Array()).concat(Array.from(trainer.loss.center.toFloat32Array())));
+    const before = snapshot();
+    T.scope(() => trainer.step(toObjectiveBatch(samples(2, 1), 'cpu'), 12, 1));
+    expect(snapshot()).toEqual(before);
+    T.scope(() => trainer.step(toObjectiveBatch(samples(2, 2), 'cpu'), 13, 1));
+    expect(snapshot()).not.toEqual(before);
+    trainer.dispose();
+  });
+});

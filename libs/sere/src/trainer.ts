@@ -122,8 +122,7 @@ export class SereTrainer {
       const out = T.autocast(this.autocastDtype, () => computeObjective(this.nets, this.loss, this.objective, batch, temps, true));
       const values = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel].map((t) => t.float().detach()), 0).toFloat32Array();
       if (!Number.isFinite(values[0])) throw new NonFiniteLossError(it, values[0]);
-      // TODO(accum): with accum_iter > 1 the reference accumulates centre sums over the window.
-      this.loss.updateCenter(out.teacherCls, out.teacherPatchMean);
+      this.loss.updateCenter(out.teacherCls, out.teacherPatchMean, f.accum_iter);
       const scaled = f.accum_iter > 1 ? out.total.div(f.accum_iter) : out.total;
       (this.scaler ? this.scaler.scale(scaled) : scaled).backward();
 
