@@ -16,6 +16,17 @@ const commands: Record<string, Command> = {
     summary: 'pretrain a ViT with iBOT + SERE (the reference training flags; --help lists them)',
     run: (argv) => require('./commands/train').train(argv),
   },
+  data: {
+    summary: 'data synth <dir> (the embedded labelled dataset) | data scan <dir> [--json] (report unusable images)',
+    run: (argv) => {
+      const d = require('./commands/data');
+      const [sub, ...rest] = argv;
+      if (sub === 'synth') return d.runDataSynth(rest);
+      if (sub === 'scan') return d.runDataScan(rest);
+      process.stderr.write(`${d.SYNTH_USAGE}\n${d.SCAN_USAGE}\n`);
+      return 2;
+    },
+  },
   eval: {
     summary: 'k-NN and linear probe of a checkpoint\'s teacher backbone (or --random)',
     run: (argv) => require('./commands/eval').evaluate(argv),
@@ -49,7 +60,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sere ${name}: ${e.message}\nusage: ${e.usage}\n`);
       return 2;
     }
-    const err = e as Error & { name?: string };
+    const err = e as Error & { name?: string; kind?: string };
+    if (err && err.name === 'StoreError') {
+      process.stderr.write(`sere ${name}: ${err.message}\n`);
+      return require('@sere/store').EXIT_CODES[err.kind as string] ?? 1;
+    }
     if (err && (err.name === 'FlagError' || err.name === 'PthError' || /^--\w+:/.test(err.message ?? ''))) {
       process.stderr.write(`sere ${name}: ${err.message}\n`);
       return 2;

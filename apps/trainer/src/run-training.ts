@@ -96,7 +96,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     let startStep = 0;
     const resumeFrom = c.load_from ?? ((await o.store.exists('checkpoint.pth')) ? 'checkpoint.pth' : null);
     if (resumeFrom) {
-      const bytes = await o.store.get(resumeFrom);
+      // A --load_from file may come from elsewhere, without our checksum alongside it.
+      const bytes = await o.store.get(resumeFrom, { verify: c.load_from ? 'if-present' : 'required' });
       const info = await worker.restore(bytes, o.store.describe(resumeFrom));
       const pos = info.dataPosition as { epoch?: number; step?: number } | null;
       startEpoch = pos?.epoch ?? info.epoch;

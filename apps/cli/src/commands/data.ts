@@ -1,0 +1,85 @@
+/**
+ * `sere data synth <dir>` and `sere data scan <dir> [--json]`: thin shells over
+ * synthDataset and scanDataset in @sere/data. Each returns the process exit code.
+ */
+import { DataError, formatScanReport, scanDataset, synthDataset } from '@sere/data';
+
+type Out = { log: (s: string) => void; error: (s: string) => void };
+const stdio: Out = { log: (s) => console.log(s), error: (s) => console.error(s) };
+
+function flags(args: string[], known: string[], booleans: string[] = []): { positional: string[]; values: Map<string, string> } {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (booleans.includes(name)) values.set(name, 'true');
+    else if (known.includes(name)) {
+      const v = args[++i];
+      if (v === undefined) throw new DataError(`--${name} needs a value`);
+      values.set(name, v);
+    } else throw new DataError(`unknown flag ${a} (known: ${[...known, ...booleans].map((k) => `--${k}`).join(' ')})`);
+  }
+  return { positional, values };
+}
+
+function int(values: Map<string, string>, name: string, fallback: number): number {
+  const v = values.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new DataError(`--${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0]';
+export const SCAN_USAGE = 'usage: sere data scan <dir> [--json] [--max-pixels N]';
+
+export async function runDataSynth(args: string[], out: Out = stdio): Promise<number> {
+  try {
+    const { positional, values } = flags(args, ['classes', 'per-class', 'size', 'seed']);
+    if (positional.length !== 1) {
+      out.error(SYNTH_USAGE);
+      return 2;
+    }
+    const t0 = Date.now();
+    const r = await synthDataset(positional[0], {
+      classes: int(values, 'classes', 10),
+      perClass: int(values, 'per-class', 100),
+      size: int(values, 'size', 128),
+      seed: int(values, 'seed', 0),
+    });
+    out.log(`wrote ${r.files} JPEGs in ${r.classes.length} classes to ${r.root} (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof DataError) {
+      out.error(`sere data synth: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** Exit code 0 when every file is usable, 1 when some would be skipped, 2 on a usage or folder error. */
+export async function runDataScan(args: string[], out: Out = stdio): Promise<number> {
+  try {
+    const { positional, values } = flags(args, ['max-pixels'], ['json']);
+    if (positional.length !== 1) {
+      out.error(SCAN_USAGE);
+      return 2;
+    }
+    const maxPixels = values.has('max-pixels') ? int(values, 'max-pixels', 0) : undefined;
+    const report = await scanDataset(positional[0], { maxPixels });
+    out.log(values.has('json') ? JSON.stringify(report, null, 2) : formatScanReport(report));
+    return report.skipped.length > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof DataError) {
+      out.error(`sere data scan: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

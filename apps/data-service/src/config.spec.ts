@@ -1,0 +1,28 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('takes flags over environment over defaults', () => {
+    const cfg = loadConfig(['--ranks', '8', '--data-dir=/data/in1k'], { SERE_RANKS: '4', SERE_REPLICAS: '3', HOSTNAME: 'sere-data-2' });
+    expect(cfg).toMatchObject({ dataDir: '/data/in1k', ranks: 8, replicas: 3, replica: 2, brokers: ['127.0.0.1:19092'], endEpoch: 100, slotSize: 16 });
+    expect(cfg.encode).toMatchObject({ codec: 'jpeg', jpegQuality: 90, chromaSubsampling: '4:4:4', deflateGrids: true });
+    expect(cfg.recipe).toMatchObject({ globalSize: 224, localSize: 96, localCropsNumber: 10, globalCropsScale: [0.4, 1] });
+  });
+
+  it('streams forever with --epochs inf and takes the ViT-B recipe by name', () => {
+    const cfg = loadConfig(['--data-dir', '/d', '--epochs', 'inf', '--recipe', 'vit-base'], {});
+    expect(cfg.endEpoch).toBe(Number.POSITIVE_INFINITY);
+    expect(cfg.recipe.globalCropsScale).toEqual([0.32, 1]);
+  });
+
+  it.each([
+    [['--ranks', '0', '--data-dir', '/d'], '--ranks / SERE_RANKS must be an integer >= 1, got \'0\''],
+    [['--data-dir', '/d', '--replica', '3', '--replicas', '2'], '--replica / SERE_REPLICA is 3 but there are 2 replicas'],
+    [['--data-dir', '/d', '--codec', 'png'], "--codec / SERE_WIRE_CODEC must be raw, deflate or jpeg, got 'png'"],
+    [['--data-dir', '/d', '--global-size', '100'], 'must be a multiple of the 16-px patch'],
+    [['--bogus', '1'], 'unknown flag --bogus'],
+    [[], '--data-dir / SERE_DATA_DIR is required'],
+  ])('refuses %j naming the flag', (argv, message) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrow(message);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * The service's settings, from flags (`--ranks 8`) or environment (`SERE_RANKS=8`); flags win.
+ * Every value is checked here, so a typo fails at start with the flag's name, not deep in a run.
+ */
+import { VIT_BASE_VIEWS, VIT_SMALL_VIEWS, type ViewRecipe } from '@sere/augment';
+import { DEFAULT_ENCODE_OPTIONS, type EncodeOptions, type ViewCodecName } from '@sere/wire';
+
+export interface ServiceConfig {
+  dataDir: string;
+  brokers: string[];
+  prefix: string;
+  ranks: number;
+  replicas: number;
+  replica: number;
+  seed: number;
+  slotSize: number;
+  startEpoch: number;
+  startSlot: number;
+  endEpoch: number;
+  maxLag: number;
+  concurrency: number;
+  encode: EncodeOptions;
+  recipe: ViewRecipe;
+  maxPixels?: number;
+  port: number;
+  host: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+interface Spec {
+  env: string;
+  help: string;
+  default?: string;
+}
+
+/** Flag name → environment variable, default and the advice shown by --help. */
+export const OPTIONS: Record<string, Spec> = {
+  'data-dir': { env: 'SERE_DATA_DIR', help: 'ImageFolder root (<root>/<class>/<image>); run `sere data scan` on it first' },
+  brokers: { env: 'KAFKA_BROKERS', default: '127.0.0.1:19092', help: 'comma-separated Kafka bootstrap servers' },
+  prefix: { env: 'SERE_TOPIC_PREFIX', default: 'sere.batches', help: 'topic and group prefix; use a new one per job (the replica count is fixed per prefix)' },
+  ranks: { env: 'SERE_RANKS', default: '1', help: 'trainer ranks (GPUs); one topic per rank' },
+  replicas: { env: 'SERE_REPLICAS', default: '1', help: 'data-service replicas sharing the work; add replicas until the trainers never wait' },
+  replica: { env: 'SERE_REPLICA', help: 'this replica, 0..replicas-1 (default: the ordinal at the end of HOSTNAME, as in a StatefulSet, else 0)' },
+  seed: { env: 'SERE_SEED', default: '0', help: 'seed of the epoch shuffles and views; must match across replicas' },
+  'slot-size': { env: 'SERE_SLOT_SIZE', default: '16', help: 'images per Kafka message (about 1 MB at 16 with JPEG views)' },
+  'start-epoch': { env: 'SERE_START_EPOCH', default: '0', help: 'first epoch when the topics are new (a restart resumes from the topics)' },
+  'start-slot': { env: 'SERE_START_SLOT', default: '0', help: 'first slot of the first epoch when the topics are new' },
+  epochs: { env: 'SERE_EPOCHS', default: '100', help: 'stop after this epoch (exclusive); "inf" streams until stopped' },
+  'max-lag': { env: 'SERE_MAX_LAG', default: '64', help: 'messages a partition may run ahead of its trainer; max-lag x slot-size must exceed a trainer batch (the trainer commits whole batches), so keep it at 2 batches or more; raise it if trainers wait on a bursty producer' },
+  concurrency: { env: 'SERE_CONCURRENCY', default: '4', help: 'images decoded at once per replica' },
+  codec: { env: 'SERE_WIRE_CODEC', default: DEFAULT_ENCODE_OPTIONS.codec, help: 'view encoding on the wire: jpeg (smallest, see bench/data/wire.ts), deflate or raw (exact pixels)' },
+  'jpeg-quality': { env: 'SERE_JPEG_QUALITY', default: String(DEFAULT_ENCODE_OPTIONS.jpegQuality), help: 'JPEG quality of re-encoded views' },
+  recipe: { env: 'SERE_RECIPE', default: 'vit-small', help: 'view recipe: vit-small or vit-base (spec §7.1)' },
+  'global-size': { env: 'SERE_GLOBAL_SIZE', default: '224', help: 'global crop size (224 in the recipes; smaller only for demos and tests)' },
+  'local-size': { env: 'SERE_LOCAL_SIZE', default: '96', help: 'local crop size (96 in the recipes)' },
+  'local-crops': { env: 'SERE_LOCAL_CROPS', help: 'local crops per image (recipe default 10)' },
+  'max-pixels': { env: 'SERE_MAX_PIXELS', help: 'skip images with more pixels than this (decompression bombs); default: Pillow\'s limit' },
+  port: { env: 'PORT', default: '3000', help: 'HTTP port of /health and /metrics' },
+  host: { env: 'HOST', default: '0.0.0.0', help: 'HTTP bind address' },
+};
+
+export function helpText(): string {
+  return [
+    'usage: data-service [--flag value ...]   (or the environment variables)',
+    ...Object.entries(OPTIONS).map(([flag, s]) => `  --${flag.padEnd(14)} ${s.env.padEnd(18)} ${s.help}${s.default !== undefined ? ` [${s.default}]` : ''}`),
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}' (flags look like --ranks 8)`);
+    const [name, inline] = a.slice(2).split('=', 2);
+    if (!(name in OPTIONS)) throw new ConfigError(`unknown flag --${name}; see --help`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`flag --${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfig {
+  const flags = parseArgs(argv);
+  const raw = (name: string): string | undefined => flags.get(name) ?? env[OPTIONS[name].env] ?? OPTIONS[name].default;
+  const where = (name: string) => `--${name} / ${OPTIONS[name].env}`;
+  const str = (name: string): string => {
+    const v = raw(name);
+    if (v === undefined || v === '') throw new ConfigError(`${where(name)} is required: ${OPTIONS[name].help}`);
+    return v;
+  };
+  const int = (name: string, min: number, fallback?: number): number => {
+    const v = raw(name);
+    if ((v === undefined || v === '') && fallback !== undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${where(name)} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+
+  const replicas = int('replicas', 1);
+  const ordinal = /-(\d+)$/.exec(env.HOSTNAME ?? '')?.[1];
+  const replica = int('replica', 0, ordinal !== undefined ? Number(ordinal) : 0);
+  if (replica >= replicas) throw new ConfigError(`${where('replica')} is ${replica} but there are ${replicas} replicas (expected 0..${replicas - 1})`);
+  const codec = str('codec');
+  if (!['raw', 'deflate', 'jpeg'].includes(codec)) throw new ConfigError(`${where('codec')} must be raw, deflate or jpeg, got '${codec}'`);
+  const recipeName = str('recipe');
+  const base = { 'vit-small': VIT_SMALL_VIEWS, 'vit-base': VIT_BASE_VIEWS }[recipeName];
+  if (!base) throw new ConfigError(`${where('recipe')} must be vit-small or vit-base, got '${recipeName}'`);
+  const epochs = str('epochs');
+  const endEpoch = epochs === 'inf' ? Number.POSITIVE_INFINITY : int('epochs', 1);
+  const maxPixels = raw('max-pixels');
+  const globalSize = int('global-size', 16);
+  if (globalSize % 16 !== 0) throw new ConfigError(`${where('global-size')} must be a multiple of the 16-px patch, got ${globalSize}`);
+  return {
+    dataDir: str('data-dir'),
+    brokers: str('brokers').split(',').map((b) => b.trim()).filter(Boolean),
+    prefix: str('prefix'),
+    ranks: int('ranks', 1),
+    replicas,
+    replica,
+    seed: int('seed', 0),
+    slotSize: int('slot-size', 1),
+    startEpoch: int('start-epoch', 0),
+    startSlot: int('start-slot', 0),
+    endEpoch,
+    maxLag: int('max-lag', 1),
+    concurrency: int('concurrency', 1),
+    encode: { ...DEFAULT_ENCODE_OPTIONS, codec: codec as ViewCodecName, jpegQuality: int('jpeg-quality', 1) },
+    recipe: { ...base, globalSize, localSize: int('local-size', 8), localCropsNumber: int('local-crops', 0, base.localCropsNumber) },
+    maxPixels: maxPixels ? int('max-pixels', 1) : undefined,
+    port: int('port', 0),
+    host: str('host'),
+  };
+}

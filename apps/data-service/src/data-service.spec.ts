@@ -1,0 +1,38 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BatchConsumer, FakeBroker } from '@sere/data';
+import { standInSample } from '@sere/wire';
+import { loadConfig } from './config';
+import { DataService } from './data-service';
+
+describe('DataService', () => {
+  it('indexes, streams, reports health and stops on request', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sere-svc-'));
+    for (const c of ['a', 'b']) {
+      await fs.mkdir(path.join(root, c));
+      for (let i = 0; i < 3; i++) await fs.writeFile(path.join(root, c, `${i}.jpg`), 'not decoded in this test');
+    }
+    await fs.mkdir(path.join(root, 'empty'));
+    const lines: string[] = [];
+    const log = { info: (m: string) => lines.push(`info ${m}`), warn: (m: string, f?: Record<string, unknown>) => lines.push(`warn ${m} ${String(f?.path)}`) };
+    const broker = new FakeBroker('job');
+    const cfg = loadConfig(['--data-dir', root, '--epochs', 'inf', '--slot-size', '2', '--max-lag', '4', '--codec', 'raw'], {});
+    const svc = new DataService(cfg, log, {
+      transport: broker.producer(),
+      makeSample: async (e, i) => standInSample(i, e.label, { globalSize: 32, localSize: 16, locals: 1 }),
+    });
+    await svc.start();
+    const consumer = new BatchConsumer(broker.consumer(0, 1), { rank: 0, batchSize: 6 });
+    await consumer.start();
+    const b = await consumer.next();
+    expect(b.samples.map((s) => s.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    await consumer.done(b);
+    expect(svc.health()).toMatchObject({ ok: true, images: 6, ranks: 1, streamer: { state: expect.stringMatching(/running|waiting-for-consumers/) } });
+    expect(lines).toContain(`warn empty class folder (label kept, no images) ${root}/empty`);
+    await svc.stop();
+    expect(svc.health().streamer.state).toBe('stopped');
+    expect(await svc.metrics.text()).toMatch(/^sere_data_images_total\{replica="0"\} \d+/m);
+    await fs.rm(root, { recursive: true, force: true });
+  });
+});

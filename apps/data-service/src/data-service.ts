@@ -1,0 +1,90 @@
+/**
+ * The service without its HTTP shell: index the folder, connect to Kafka, run one replica's
+ * streamer, report health, stop cleanly. main.ts wraps it in NestJS.
+ */
+import { DataStreamer, indexImageFolder, kafkaClient, KafkaProducerTransport, type ProducerTransport, type SampleMaker, type StreamerLogger, type StreamerStatus } from '@sere/data';
+import type { ServiceConfig } from './config';
+import { DataServiceMetrics } from './metrics';
+
+export interface Health {
+  ok: boolean;
+  replica: number;
+  replicas: number;
+  ranks: number;
+  images: number;
+  streamer: StreamerStatus;
+}
+
+export class DataService {
+  readonly metrics: DataServiceMetrics;
+  private streamer: DataStreamer | null = null;
+  private transport: ProducerTransport | null = null;
+  private images = 0;
+  private run: Promise<void> | null = null;
+
+  constructor(
+    private readonly cfg: ServiceConfig,
+    private readonly log: StreamerLogger,
+    private readonly deps: { transport?: ProducerTransport; makeSample?: SampleMaker; metrics?: DataServiceMetrics } = {},
+  ) {
+    this.metrics = deps.metrics ?? new DataServiceMetrics({ replica: String(cfg.replica) });
+  }
+
+  /** Indexes the folder and starts streaming in the background; resolves once streaming has begun. */
+  async start(): Promise<void> {
+    const { cfg } = this;
+    const index = await indexImageFolder(cfg.dataDir);
+    this.images = index.entries.length;
+    this.log.info('dataset indexed', { root: index.root, classes: index.classes.length, images: index.entries.length });
+    for (const c of index.emptyClasses) this.log.warn('empty class folder (label kept, no images)', { path: `${index.root}/${c}` });
+    for (const f of index.strayFiles) this.log.warn('file outside any class folder ignored', { path: f });
+    this.transport = this.deps.transport ?? new KafkaProducerTransport(kafkaClient({ brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` }), { brokers: cfg.brokers, prefix: cfg.prefix });
+    this.streamer = new DataStreamer(
+      index,
+      this.transport,
+      {
+        replica: cfg.replica,
+        replicas: cfg.replicas,
+        ranks: cfg.ranks,
+        seed: cfg.seed,
+        slotSize: cfg.slotSize,
+        start: { epoch: cfg.startEpoch, slot: cfg.startSlot },
+        endEpoch: cfg.endEpoch,
+        maxLag: cfg.maxLag,
+        concurrency: cfg.concurrency,
+        encode: cfg.encode,
+        recipe: cfg.recipe,
+        maxPixels: cfg.maxPixels,
+      },
+      { metrics: this.metrics, log: this.log, makeSample: this.deps.makeSample },
+    );
+    this.run = this.streamer.run().catch((e: unknown) => {
+      this.log.warn('streamer failed', { error: (e as Error).message });
+    });
+  }
+
+  /** Resolves when the streamer has finished, stopped or failed. */
+  finished(): Promise<void> {
+    return this.run ?? Promise.resolve();
+  }
+
+  health(): Health {
+    const streamer = this.streamer?.status() ?? { state: 'idle', epoch: 0, slotsSent: 0, imagesSent: 0, imagesSkipped: 0 };
+    return {
+      ok: streamer.state !== 'failed',
+      replica: this.cfg.replica,
+      replicas: this.cfg.replicas,
+      ranks: this.cfg.ranks,
+      images: this.images,
+      streamer,
+    };
+  }
+
+  /** SIGTERM: finish the message in flight, then disconnect. The topics say where to resume. */
+  async stop(): Promise<void> {
+    await this.streamer?.stop();
+    await this.run;
+    await this.transport?.close();
+    this.log.info('data service stopped', { ...this.health().streamer });
+  }
+}

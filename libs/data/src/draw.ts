@@ -1,0 +1,104 @@
+/**
+ * Procedural pictures for synthetic datasets and benchmarks: a 1/f value-noise background
+ * (natural images have roughly 1/f amplitude spectra, which is what makes JPEG sizes and
+ * decode costs realistic) under a class-specific grating, plus one shaded class-specific
+ * shape. Classes differ in shape, hue and grating angle, so a probe can tell them apart.
+ */
+import { Rng } from '@sere/augment';
+
+export const SHAPES = ['disc', 'square', 'triangle', 'ring', 'cross', 'diamond', 'bar', 'blob'] as const;
+
+function hsv(h: number, s: number, v: number): [number, number, number] {
+  const i = Math.floor(h * 6) % 6;
+  const f = h * 6 - Math.floor(h * 6);
+  const p = v * (1 - s);
+  const q = v * (1 - f * s);
+  const t = v * (1 - (1 - f) * s);
+  return ([[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]] as const)[i].map((c) => c * 255) as [number, number, number];
+}
+
+/** Bilinear value noise with octaves from `size/4` down to 4 px, amplitude proportional to scale. */
+function valueNoise(w: number, h: number, rng: Rng): Float32Array {
+  const out = new Float32Array(w * h);
+  let total = 0;
+  for (let cell = Math.max(4, Math.floor(Math.max(w, h) / 4)); cell >= 4; cell = Math.floor(cell / 2)) {
+    const gw = Math.ceil(w / cell) + 2;
+    const gh = Math.ceil(h / cell) + 2;
+    const grid = Float32Array.from({ length: gw * gh }, () => rng.next() - 0.5);
+    for (let y = 0; y < h; y++) {
+      const gy = y / cell;
+      const y0 = Math.floor(gy);
+      const fy = gy - y0;
+      for (let x = 0; x < w; x++) {
+        const gx = x / cell;
+        const x0 = Math.floor(gx);
+        const fx = gx - x0;
+        const a = grid[y0 * gw + x0] * (1 - fx) + grid[y0 * gw + x0 + 1] * fx;
+        const b = grid[(y0 + 1) * gw + x0] * (1 - fx) + grid[(y0 + 1) * gw + x0 + 1] * fx;
+        out[y * w + x] += cell * (a * (1 - fy) + b * fy);
+      }
+    }
+    total += cell;
+  }
+  for (let k = 0; k < out.length; k++) out[k] /= total / 2;
+  return out;
+}
+
+function inside(shape: (typeof SHAPES)[number], u: number, v: number): boolean {
+  const r = Math.hypot(u, v);
+  switch (shape) {
+    case 'disc':
+      return r < 1;
+    case 'square':
+      return Math.abs(u) < 0.8 && Math.abs(v) < 0.8;
+    case 'triangle':
+      return v < 0.7 && v > -0.9 + 1.6 * Math.abs(u) * 1.1;
+    case 'ring':
+      return r < 1 && r > 0.6;
+    case 'cross':
+      return (Math.abs(u) < 0.25 && Math.abs(v) < 1) || (Math.abs(v) < 0.25 && Math.abs(u) < 1);
+    case 'diamond':
+      return Math.abs(u) + Math.abs(v) < 1;
+    case 'bar':
+      return Math.abs(u) < 1 && Math.abs(v) < 0.3;
+    case 'blob':
+      return r < 0.75 + 0.25 * Math.sin(5 * Math.atan2(v, u));
+  }
+}
+
+/**
+ * One picture of class `cls` (of `classes`), HWC RGB uint8. With `shapeOnly` the hue, the
+ * grating and the background are drawn at random for every picture, so only the shape
+ * tells the class: colour statistics, which even a random network picks up, carry nothing.
+ */
+export function drawPicture(width: number, height: number, cls: number, classes: number, rng: Rng, shapeOnly = false): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  const hue = shapeOnly ? rng.next() : (cls * 0.618034) % 1;
+  const bg = hsv((hue + 0.5) % 1, 0.25 + 0.2 * rng.next(), 0.55 + 0.2 * rng.next());
+  const fg = hsv((hue + 0.04 * (rng.next() - 0.5) + 1) % 1, 0.7, 0.85);
+  const angle = shapeOnly ? Math.PI * rng.next() : (Math.PI * cls) / classes;
+  const freq = (2 * Math.PI) / (6 + (shapeOnly ? Math.floor(4 * rng.next()) : cls % 4) * 3);
+  const [ca, sa] = [Math.cos(angle), Math.sin(angle)];
+  const noise = valueNoise(width, height, rng);
+  const shape = SHAPES[cls % SHAPES.length];
+  const scale = Math.min(width, height) * (0.2 + 0.15 * rng.next());
+  const cx = width * (0.3 + 0.4 * rng.next());
+  const cy = height * (0.3 + 0.4 * rng.next());
+  const rot = rng.uniform(-0.4, 0.4);
+  const [cr, sr] = [Math.cos(rot), Math.sin(rot)];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = y * width + x;
+      const grating = 18 * Math.sin(freq * (x * ca + y * sa));
+      const light = 1 + 0.25 * ((x / width - 0.5) * ca - (y / height - 0.5) * sa);
+      const u = ((x - cx) * cr + (y - cy) * sr) / scale;
+      const v = (-(x - cx) * sr + (y - cy) * cr) / scale;
+      const onShape = inside(shape, u, v);
+      const base = onShape ? fg : bg;
+      const shade = onShape ? 1 - 0.3 * (u + v) * 0.5 : light;
+      const n = 70 * noise[k] + (onShape ? 0 : grating) + (rng.next() - 0.5) * 10;
+      for (let c = 0; c < 3; c++) rgb[k * 3 + c] = Math.max(0, Math.min(255, Math.round(base[c] * shade + n)));
+    }
+  }
+  return rgb;
+}

@@ -1,0 +1,47 @@
+import { EpochPlan } from './epoch-plan';
+
+const base = { size: 103, seed: 7, epoch: 2, ranks: 4, replicas: 3, slotSize: 5 };
+
+describe('EpochPlan', () => {
+  it('reproduces the order from (seed, epoch) and changes it with either', () => {
+    const a = new EpochPlan(base).order;
+    expect(Array.from(new EpochPlan(base).order)).toEqual(Array.from(a));
+    expect(Array.from(new EpochPlan({ ...base, epoch: 3 }).order)).not.toEqual(Array.from(a));
+    expect(Array.from(new EpochPlan({ ...base, seed: 8 }).order)).not.toEqual(Array.from(a));
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 103 }, (_, i) => i));
+  });
+
+  it.each([
+    [103, 4, 3, 5],
+    [10, 3, 2, 4],
+    [7, 7, 1, 1],
+    [64, 2, 4, 16],
+  ])('gives every image to exactly one slot of one rank (N=%i, T=%i, R=%i, S=%i)', (size, ranks, replicas, slotSize) => {
+    const plan = new EpochPlan({ ...base, size, ranks, replicas, slotSize });
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    for (let r = 0; r < ranks; r++) {
+      sizes.push(plan.rankEpochSize(r));
+      const byReplica: number[] = [];
+      for (let k = 0; k < replicas; k++) byReplica.push(...plan.slotsOf(r, k));
+      expect(byReplica.sort((x, y) => x - y)).toEqual(Array.from({ length: plan.slotsInEpoch(r) }, (_, s) => s));
+      const stream: number[] = [];
+      for (let s = 0; s < plan.slotsInEpoch(r); s++) {
+        const slot = plan.slot(r, s);
+        expect(slot.replica).toBe(s % replicas);
+        expect(slot.firstPosition).toBe(stream.length);
+        stream.push(...slot.indices);
+      }
+      expect(stream).toEqual(plan.rankStream(r));
+      seen.push(...stream);
+    }
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: size }, (_, i) => i));
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+  });
+
+  it('refuses impossible layouts with the numbers in the message', () => {
+    expect(() => new EpochPlan({ ...base, size: 3, ranks: 4 })).toThrow('4 trainer ranks but only 3 images');
+    expect(() => new EpochPlan({ ...base, slotSize: 0 })).toThrow('slot size must be an integer >= 1, got 0');
+    expect(() => new EpochPlan(base).slot(0, 99)).toThrow('slot 99 out of range');
+  });
+});

@@ -1,0 +1,234 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { sha256Hex } from './checksum';
+import { StoreError } from './errors';
+import { FaultFs, SimulatedCrash, type FaultRule } from './fault-fs';
+import { LocalStore } from './local-store';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sere-store-'));
+});
+
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Distinct, position-dependent bytes so a mix of two versions cannot pass for either. */
+function bytes(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+async function expectCrash(p: Promise<unknown>): Promise<void> {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(StoreError);
+  expect((e as StoreError).cause).toBeInstanceOf(SimulatedCrash);
+}
+
+async function expectStoreError(p: Promise<unknown>, kind: StoreError['kind']): Promise<StoreError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(StoreError);
+    expect((e as StoreError).kind).toBe(kind);
+    return e as StoreError;
+  }
+  throw new Error(`expected a StoreError of kind '${kind}', but the call succeeded`);
+}
+
+describe('LocalStore', () => {
+  it('round-trips bytes and keeps a sha256sum-compatible checksum beside them', async () => {
+    const store = new LocalStore(dir);
+    const data = bytes(300_000, 1);
+    await store.put('checkpoint.pth', data);
+    expect((await store.get('checkpoint.pth')).equals(data)).toBe(true);
+    const sidecar = await fs.readFile(path.join(dir, 'checkpoint.pth.sha256'), 'utf8');
+    expect(sidecar).toBe(`${sha256Hex(data)}  checkpoint.pth\n`);
+    expect((await fs.readdir(dir)).sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
+  });
+
+  it('overwrites, lists names sorted without its own files, and deletes', async () => {
+    const store = new LocalStore(dir);
+    await store.put('checkpoint.pth', bytes(10, 1));
+    await store.put('checkpoint.pth', bytes(20, 2));
+    await store.put('run1/checkpoint0040.pth', bytes(5, 3));
+    await store.put('run1/checkpoint0020.pth', bytes(5, 4));
+    await store.put('run10/checkpoint.pth', bytes(5, 5));
+    expect((await store.get('checkpoint.pth')).equals(bytes(20, 2))).toBe(true);
+    expect(await store.list()).toEqual([
+      'checkpoint.pth',
+      'run1/checkpoint0020.pth',
+      'run1/checkpoint0040.pth',
+      'run10/checkpoint.pth',
+    ]);
+    expect(await store.list('run1/')).toEqual(['run1/checkpoint0020.pth', 'run1/checkpoint0040.pth']);
+    expect(await store.list('run1')).toHaveLength(3);
+    expect(await store.exists('run1/checkpoint0040.pth')).toBe(true);
+    await store.delete('run1/checkpoint0040.pth');
+    await store.delete('run1/checkpoint0040.pth'); // already gone: not an error
+    expect(await store.exists('run1/checkpoint0040.pth')).toBe(false);
+    expect(await fs.readdir(path.join(dir, 'run1'))).toEqual(['checkpoint0020.pth', 'checkpoint0020.pth.sha256']);
+  });
+
+  it('lists nothing for a folder that does not exist yet', async () => {
+    expect(await new LocalStore(path.join(dir, 'not-yet')).list()).toEqual([]);
+  });
+
+  it('reports a missing checkpoint as not-found with its path', async () => {
+    const e = await expectStoreError(new LocalStore(dir).get('checkpoint.pth'), 'not-found');
+    expect(e.location).toBe(path.join(dir, 'checkpoint.pth'));
+    expect(e.message).toContain(path.join(dir, 'checkpoint.pth'));
+  });
+
+  it('detects a flipped byte and a truncated file', async () => {
+    const store = new LocalStore(dir);
+    const data = bytes(50_000, 7);
+    await store.put('checkpoint.pth', data);
+    const file = path.join(dir, 'checkpoint.pth');
+    const flipped = Buffer.from(data);
+    flipped[12_345] ^= 0x01;
+    await fs.writeFile(file, flipped);
+    const e1 = await expectStoreError(store.get('checkpoint.pth'), 'corrupt');
+    expect(e1.message).toMatch(/damaged or truncated/);
+    expect(e1.message).toContain(file);
+    await fs.writeFile(file, data.subarray(0, 40_000));
+    const e2 = await expectStoreError(store.get('checkpoint.pth'), 'corrupt');
+    expect(e2.message).toContain('40000 bytes');
+  });
+
+  it('refuses a file without checksum unless asked to accept it unchecked', async () => {
+    await fs.writeFile(path.join(dir, 'foreign.pth'), 'made elsewhere');
+    const store = new LocalStore(dir);
+    const e = await expectStoreError(store.get('foreign.pth'), 'corrupt');
+    expect(e.message).toMatch(/no checksum file foreign\.pth\.sha256/);
+    expect((await store.get('foreign.pth', { verify: 'if-present' })).toString()).toBe('made elsewhere');
+  });
+
+  it('reports a damaged checksum file as corrupt', async () => {
+    const store = new LocalStore(dir);
+    await store.put('checkpoint.pth', bytes(10, 1));
+    await fs.writeFile(path.join(dir, 'checkpoint.pth.sha256'), 'not a digest\n');
+    const e = await expectStoreError(store.get('checkpoint.pth'), 'corrupt');
+    expect(e.message).toMatch(/not a sha256sum line/);
+  });
+
+  it('appends to logs in place, dropping a checksum that would go stale', async () => {
+    const store = new LocalStore(dir);
+    await store.put('log.txt', Buffer.from('{"epoch": 0}\n'));
+    await store.append('log.txt', '{"epoch": 1}\n');
+    await store.append('sub/metrics.jsonl', 'a\n');
+    expect((await store.get('log.txt', { verify: 'if-present' })).toString()).toBe('{"epoch": 0}\n{"epoch": 1}\n');
+    expect((await store.get('sub/metrics.jsonl', { verify: 'if-present' })).toString()).toBe('a\n');
+    expect(await store.list()).toEqual(['log.txt', 'sub/metrics.jsonl']);
+  });
+
+  it('refuses names that escape the folder or collide with its own files', async () => {
+    const store = new LocalStore(dir);
+    for (const bad of ['', '../x.pth', '/abs.pth', 'a//b', '.hidden', 'x.pth.sha256', 'a/./b', 'a\\b']) {
+      const e = await expectStoreError(store.put(bad, Buffer.from('x')), 'invalid');
+      expect(e.message).toContain(`'${bad}'`);
+    }
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  describe('a full disk', () => {
+    it('while writing the new bytes: no-space, previous checkpoint intact, no leftovers', async () => {
+      await new LocalStore(dir).put('checkpoint.pth', bytes(1000, 1));
+      const faults = new FaultFs((step) => (step.startsWith('write ') && step.endsWith('.tmp') ? 'enospc' : undefined));
+      const e = await expectStoreError(new LocalStore(dir, faults).put('checkpoint.pth', bytes(5000, 2)), 'no-space');
+      expect(e.message).toContain(path.join(dir, 'checkpoint.pth'));
+      expect(e.message).toMatch(/disk full \(ENOSPC\).*previous checkpoint\.pth, if any, is intact/);
+      const store = new LocalStore(dir);
+      expect((await store.get('checkpoint.pth')).equals(bytes(1000, 1))).toBe(true);
+      expect((await fs.readdir(dir)).sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
+    });
+
+    it('while writing the checksum after the commit: no-space, the new bytes still verify', async () => {
+      await new LocalStore(dir).put('checkpoint.pth', bytes(1000, 1));
+      const faults = new FaultFs((step) => (step.startsWith('write ') && step.includes('.sha256.') && step.endsWith('.tmp') ? 'enospc' : undefined));
+      const e = await expectStoreError(new LocalStore(dir, faults).put('checkpoint.pth', bytes(5000, 2)), 'no-space');
+      expect(e.message).toMatch(/new checkpoint\.pth is in place and verifiable/);
+      const store = new LocalStore(dir);
+      expect((await store.get('checkpoint.pth')).equals(bytes(5000, 2))).toBe(true);
+      // The next put settles the pending checksum and leaves the usual pair.
+      await store.put('checkpoint.pth', bytes(10, 3));
+      expect((await fs.readdir(dir)).sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
+    });
+  });
+
+  it('maps permission errors to permission', async () => {
+    const faults = new FaultFs((step) => (step.startsWith('open:w') ? 'eacces' : undefined));
+    const e = await expectStoreError(new LocalStore(dir, faults).put('checkpoint.pth', bytes(10, 1)), 'permission');
+    expect(e.message).toMatch(/permission denied \(EACCES\)/);
+  });
+
+  describe('a crash at any point of a put', () => {
+    const before = bytes(40_000, 11);
+    const after = bytes(60_000, 12);
+
+    async function stepsOfCleanPut(): Promise<string[]> {
+      const probeDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sere-store-probe-'));
+      try {
+        await new LocalStore(probeDir).put('checkpoint.pth', before);
+        const trace = new FaultFs();
+        await new LocalStore(probeDir, trace).put('checkpoint.pth', after);
+        return trace.steps;
+      } finally {
+        await fs.rm(probeDir, { recursive: true, force: true });
+      }
+    }
+
+    it('leaves either the old or the new checkpoint, verified, and the next put cleans up', async () => {
+      const steps = await stepsOfCleanPut();
+      expect(steps.length).toBeGreaterThan(10);
+      const outcomes = new Set<string>();
+      for (let at = 0; at < steps.length; at++) {
+        const runDir = path.join(dir, `crash-${at}`);
+        await new LocalStore(runDir).put('checkpoint.pth', before);
+        const rule: FaultRule = (_step, index) => (index === at ? 'crash' : undefined);
+        await expectCrash(new LocalStore(runDir, new FaultFs(rule)).put('checkpoint.pth', after));
+
+        // A new process opens the folder.
+        const store = new LocalStore(runDir);
+        const got = await store.get('checkpoint.pth');
+        const which = got.equals(before) ? 'before' : got.equals(after) ? 'after' : 'neither';
+        expect(`${at} ${steps[at]}: ${which}`).not.toMatch(/neither$/);
+        outcomes.add(which);
+        expect(await store.list()).toEqual(['checkpoint.pth']);
+
+        const next = bytes(1000, 100 + at);
+        await store.put('checkpoint.pth', next);
+        expect((await store.get('checkpoint.pth')).equals(next)).toBe(true);
+        const left = (await fs.readdir(runDir)).filter((f) => !f.endsWith('.tmp'));
+        expect(left.sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
+      }
+      // Crashes before the rename keep the old bytes, after it the new ones: both happen.
+      expect([...outcomes].sort()).toEqual(['after', 'before']);
+    });
+
+    it('a second crash right after settling still keeps a verifiable checkpoint', async () => {
+      // Crash between commit and checksum, then crash the next put before its own commit.
+      const steps = await stepsOfCleanPut();
+      const commit = steps.findIndex((s) => /^rename .* -> .*\/checkpoint\.pth$/.test(s));
+      expect(commit).toBeGreaterThan(0);
+      const runDir = path.join(dir, 'x');
+      await new LocalStore(runDir).put('checkpoint.pth', before);
+      await expectCrash(new LocalStore(runDir, new FaultFs((_s, i) => (i === commit + 1 ? 'crash' : undefined))).put('checkpoint.pth', after));
+      const third = bytes(2000, 13);
+      const crashBeforeThirdCommit: FaultRule = (s) => (/^write .*\/\.checkpoint\.pth\.\d+\.\d+\.tmp$/.test(s) ? 'crash' : undefined);
+      await expectCrash(new LocalStore(runDir, new FaultFs(crashBeforeThirdCommit)).put('checkpoint.pth', third));
+      expect((await new LocalStore(runDir).get('checkpoint.pth')).equals(after)).toBe(true);
+    });
+  });
+});

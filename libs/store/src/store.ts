@@ -1,0 +1,41 @@
+/** The one interface the trainer and the eval service see; local folder and S3 implement it. */
+
+export interface GetOptions {
+  /**
+   * 'required' (default): bytes without a stored checksum are refused as 'corrupt'.
+   * 'if-present': verify when a checksum exists, otherwise return the bytes as they are;
+   * for checkpoints made elsewhere (say, a PyTorch run) and for logs written by `append`.
+   */
+  verify?: 'required' | 'if-present';
+}
+
+export interface CheckpointStore {
+  /** Where the store points: a folder path or an s3://bucket/prefix URL. */
+  readonly root: string;
+
+  /**
+   * Stores `bytes` under `name` atomically: readers see the previous content or the new
+   * one, never a mix, and a failed or interrupted put leaves the previous content readable.
+   */
+  put(name: string, bytes: Uint8Array): Promise<void>;
+
+  /** The bytes under `name`, checked against the checksum stored with them. */
+  get(name: string, options?: GetOptions): Promise<Buffer>;
+
+  /** Names under `prefix` (relative to the root), sorted; the store's own files are hidden. */
+  list(prefix?: string): Promise<string[]>;
+
+  exists(name: string): Promise<boolean>;
+
+  /** Removes `name` and its checksum; removing a missing name is not an error. */
+  delete(name: string): Promise<void>;
+
+  /**
+   * Appends text to a log such as log.txt. Local folders append in place (no checksum is
+   * kept for logs); object stores read, extend and put the whole object.
+   */
+  append(name: string, text: string): Promise<void>;
+
+  /** The path or URL of `name`, for messages. */
+  describe(name: string): string;
+}

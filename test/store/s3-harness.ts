@@ -1,0 +1,66 @@
+/**
+ * The real S3 server (SeaweedFS, built and started by scripts/s3/s3.sh) for end-to-end
+ * tests. If nothing answers on the port, the test starts one and stops it afterwards; if
+ * the script fails, the test fails with the script's own words. It never skips.
+ */
+import { execFile } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCRIPT = path.resolve(__dirname, '../../scripts/s3/s3.sh');
+
+export const S3_PORT = Number(process.env.SERE_S3_PORT ?? 19000);
+export const ACCESS_KEY = process.env.SERE_S3_ACCESS_KEY ?? 'sere-access';
+export const SECRET_KEY = process.env.SERE_S3_SECRET_KEY ?? 'sere-secret-key';
+
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+export interface S3Server {
+  port: number;
+  endpoint: string;
+  startedHere: boolean;
+  /** Runs `s3.sh <command>` for this port; rejects with the script's output on failure. */
+  script(command: 'start' | 'stop' | 'kill' | 'reset'): Promise<string>;
+  /** Stops the server if this test started it. */
+  release(): Promise<void>;
+}
+
+export async function ensureS3(port = S3_PORT, options: { fresh?: boolean } = {}): Promise<S3Server> {
+  const env = { ...process.env, SERE_S3_PORT: String(port), SERE_S3_ACCESS_KEY: ACCESS_KEY, SERE_S3_SECRET_KEY: SECRET_KEY };
+  const script = async (command: string): Promise<string> => {
+    try {
+      // The first start builds SeaweedFS from the Go module proxy: allow it 20 minutes.
+      const { stdout } = await run('bash', [SCRIPT, command], { env, timeout: 1_200_000 });
+      return stdout;
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string; message: string };
+      throw new Error(
+        `'SERE_S3_PORT=${port} ${SCRIPT} ${command}' failed:\n${err.stderr || err.stdout || err.message}\n` +
+          'Run it by hand (needs Go >= 1.26.6 and the Go module proxy on the first run) and rerun the test.',
+      );
+    }
+  };
+  const running = await portOpen(port);
+  if (options.fresh) await script('reset');
+  if (!running || options.fresh) await script('start');
+  const startedHere = !running || options.fresh === true;
+  return {
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    startedHere,
+    script,
+    release: async () => {
+      if (startedHere) await script(options.fresh ? 'reset' : 'stop');
+    },
+  };
+}
