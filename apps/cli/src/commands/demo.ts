@@ -28,7 +28,7 @@ export const usage = 'sere demo [--json] [--dir runs/demo] [--data data/demo]';
  */
 const DATASET = { classes: 8, perClass: 75, size: 128, seed: 0, shapeOnly: true };
 /** Crop and eval sizes chosen so the demo fits in minutes on 2 cores (the reference uses 224/96). */
-const DEMO_FLAGS = ['--global_size', '96', '--local_size', '48', '--epochs', '6', '--batch_size_per_gpu', '16', '--lr', '0.005', '--saveckp_freq', '100'];
+const DEMO_FLAGS = ['--global_size', '64', '--local_size', '32', '--epochs', '5', '--batch_size_per_gpu', '16', '--lr', '0.005', '--momentum_teacher', '0.99', '--saveckp_freq', '100'];
 
 export async function demo(argv: string[]): Promise<number> {
   let json = false;
