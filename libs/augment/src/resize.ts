@@ -26,7 +26,7 @@ function cubic(x: number): number {
 }
 
 /** Per output index: first input tap, tap count, and fixed-point weights (ksize per row). */
-interface Coefficients {
+export interface Coefficients {
   ksize: number;
   first: Int32Array;
   count: Int32Array;
@@ -45,24 +45,29 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   let c = cache.get(key);
   if (!c) {
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    c = computeCoefficients(inSize, outSize);
+    c = pillowBicubicTaps(inSize, outSize);
     cache.set(key, c);
   }
   return c;
 }
 
-function computeCoefficients(inSize: number, outSize: number): Coefficients {
+/**
+ * Pillow's bicubic taps for output indices [start, start + len) of an inSize → outSize
+ * resize (each output index has its own taps, so a window of the output can be computed
+ * alone — the eval transform's centre crop uses that).
+ */
+export function pillowBicubicTaps(inSize: number, outSize: number, start = 0, len = outSize): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = SUPPORT * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Int32Array(outSize * ksize);
+  const first = new Int32Array(len);
+  const count = new Int32Array(len);
+  const weights = new Int32Array(len * ksize);
   const raw = new Float64Array(ksize);
   const inv = 1 / filterScale;
-  for (let o = 0; o < outSize; o++) {
-    const centre = (o + 0.5) * scale;
+  for (let o = 0; o < len; o++) {
+    const centre = (start + o + 0.5) * scale;
     // C's (int) truncates toward zero; both bounds are then clamped to the crop.
     let xmin = Math.trunc(centre - support + 0.5);
     if (xmin < 0) xmin = 0;

@@ -3,8 +3,9 @@
  * Pillow's Image.resize(BICUBIC) — what torchvision's Resize does to a PIL image, so the
  * eval transform gives the pixels the reference evaluations see.
  *
- * Why not sharp or libs/augment: augment's kernels reproduce Pillow too but only for square
- * outputs (its views), and the eval transform's "shorter side to 256" is not square; sharp's
+ * Why not sharp or libs/augment's kernels: those reproduce Pillow too but only for square
+ * outputs (its views), and the eval transform's "shorter side to 256" is not square (the
+ * taps are shared with them: pillowBicubicTaps); sharp's
  * cubic matched Pillow within 2 levels when shrinking but differed by up to 56 levels (mean
  * 6–8) when enlarging 96–128 px demo images, which is exactly the demo's case.
  *
@@ -14,57 +15,14 @@
  * output window asked for is computed (the centre crop), which gives the same pixels as
  * resizing everything and cropping afterwards: each output pixel has its own taps.
  */
-import type { RgbImage } from '@sere/augment';
+import { pillowBicubicTaps, type BicubicTaps, type RgbImage } from '@sere/augment';
 
 const PRECISION_BITS = 22;
 const ONE = 1 << PRECISION_BITS;
 const HALF = 1 << (PRECISION_BITS - 1);
-const SUPPORT = 2;
 
-function cubic(x: number): number {
-  const a = -0.5;
-  if (x < 0) x = -x;
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
-}
-
-/** Taps of the output indices [start, start+len) of an inSize → outSize resize. */
-interface Taps {
-  ksize: number;
-  first: Int32Array;
-  count: Int32Array;
-  weights: Int32Array; // ksize per output index, fixed point
-}
-
-function taps(inSize: number, outSize: number, start: number, len: number): Taps {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = SUPPORT * filterScale;
-  const ksize = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(len);
-  const count = new Int32Array(len);
-  const weights = new Int32Array(len * ksize);
-  const raw = new Float64Array(ksize);
-  for (let i = 0; i < len; i++) {
-    const centre = (start + i + 0.5) * scale;
-    // C's (int) cast truncates toward zero; both bounds are then clamped to the image.
-    const lo = Math.max(0, Math.trunc(centre - support + 0.5));
-    const hi = Math.min(inSize, Math.trunc(centre + support + 0.5));
-    let sum = 0;
-    for (let k = 0; k < hi - lo; k++) {
-      raw[k] = cubic((k + lo - centre + 0.5) / filterScale);
-      sum += raw[k];
-    }
-    for (let k = 0; k < hi - lo; k++) {
-      const w = sum !== 0 ? raw[k] / sum : raw[k];
-      weights[i * ksize + k] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE);
-    }
-    first[i] = lo;
-    count[i] = hi - lo;
-  }
-  return { ksize, first, count, weights };
-}
+type Taps = BicubicTaps;
+const taps = pillowBicubicTaps;
 
 /** Rounds a fixed-point sum back to 8 bits, clamped (an arithmetic shift floors). */
 function clip8(acc: number): number {
