@@ -15,13 +15,12 @@
  * output window asked for is computed (the centre crop), which gives the same pixels as
  * resizing everything and cropping afterwards: each output pixel has its own taps.
  */
-import { pillowBicubicTaps, type BicubicTaps, type RgbImage } from '@sere/augment';
+import { pillowBicubicTaps, type RgbImage } from '@sere/augment';
 
 const PRECISION_BITS = 22;
 const ONE = 1 << PRECISION_BITS;
 const HALF = 1 << (PRECISION_BITS - 1);
 
-type Taps = BicubicTaps;
 const taps = pillowBicubicTaps;
 
 /** Rounds a fixed-point sum back to 8 bits, clamped (an arithmetic shift floors). */
