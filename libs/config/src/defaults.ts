@@ -76,5 +76,7 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   global_size: 224,
   local_size: 96,
   data_workers: null,
+  head_hidden_dim: 2048,
+  head_bottleneck_dim: 256,
   json: false,
 } satisfies SereConfig);

@@ -62,6 +62,14 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: 'Threads that decode and augment images for a local --data_path (the reference uses --num_workers processes). None: one per CPU core minus one. Raise it when the progress line shows the GPU waiting for data.',
   },
   {
+    key: 'head_hidden_dim', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 8, metavar: 'N',
+    help: 'Width of the iBOT head MLP (the reference fixes 2048). Keep 2048 for the recipes; on a CPU with small crops the head costs as much as the backbone, and 512 halves a step.',
+  },
+  {
+    key: 'head_bottleneck_dim', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 8, metavar: 'N',
+    help: 'Bottleneck width of the iBOT head before its weight-normalised last layer (the reference fixes 256).',
+  },
+  {
     key: 'json', group: 'SERE.ts runtime', origin: 'ours', type: 'bool',
     help: 'Print progress as one JSON object per line instead of text, for scripts and log collectors.',
   },

@@ -103,6 +103,8 @@ export interface SereConfig {
   global_size: number;
   local_size: number;
   data_workers: number | null;
+  head_hidden_dim: number;
+  head_bottleneck_dim: number;
   json: boolean;
 }
 
