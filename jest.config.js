@@ -6,6 +6,9 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', diagnostics: false }],
   },
-  moduleNameMapper: { '^@sere/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@sere/(trainer|cli|data-service)$': '<rootDir>/apps/$1/src',
+    '^@sere/(.*)$': '<rootDir>/libs/$1/src',
+  },
   testTimeout: 120000,
 };
