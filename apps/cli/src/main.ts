@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sere ${name}: ${err.message}\n`);
       return require('@sere/store').EXIT_CODES[err.kind as string] ?? 1;
     }
-    if (err && (err.name === 'FlagError' || err.name === 'PthError' || /^--\w+:/.test(err.message ?? ''))) {
+    if (err && (['FlagError', 'PthError', 'DataError', 'DecodeError'].includes(err.name ?? '') || /^--\w+:/.test(err.message ?? ''))) {
       process.stderr.write(`sere ${name}: ${err.message}\n`);
       return 2;
     }

@@ -4,7 +4,9 @@
  * checkpoints. The networks live on a worker thread (StepWorker); this thread feeds data,
  * prints progress and writes checkpoints.
  */
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import type { SereConfig } from '@sere/config';
 import { indexImageFolder } from '@sere/data';
 import type { ViewRecipe } from '@sere/augment';
@@ -68,6 +70,14 @@ function args(c: SereConfig): Record<string, PthValue> {
   return out;
 }
 
+async function readOutside(file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (e) {
+    throw new TrainingError(`--load_from ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 2);
+  }
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const c = o.config;
 
@@ -96,9 +106,11 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     let startStep = 0;
     const resumeFrom = c.load_from ?? ((await o.store.exists('checkpoint.pth')) ? 'checkpoint.pth' : null);
     if (resumeFrom) {
-      // A --load_from file may come from elsewhere, without our checksum alongside it.
-      const bytes = await o.store.get(resumeFrom, { verify: c.load_from ? 'if-present' : 'required' });
-      const info = await worker.restore(bytes, o.store.describe(resumeFrom));
+      // --load_from names a file in the output location, as in the reference, or any path;
+      // such a file may come from elsewhere, without our checksum alongside it.
+      const outside = c.load_from !== null && (path.isAbsolute(resumeFrom) || resumeFrom.includes('/'));
+      const bytes = outside ? await readOutside(resumeFrom) : await o.store.get(resumeFrom, { verify: c.load_from ? 'if-present' : 'required' });
+      const info = await worker.restore(bytes, outside ? resumeFrom : o.store.describe(resumeFrom));
       const pos = info.dataPosition as { epoch?: number; step?: number } | null;
       startEpoch = pos?.epoch ?? info.epoch;
       startStep = pos?.step ?? 0;
