@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { parseFlagsDetailed, FlagError } from '@sere/config';
+import { parseFlagsDetailed, FlagError, type SereConfig } from '@sere/config';
 import * as T from '@sere/torch';
 import { SereTrainer, toObjectiveBatch } from '@sere/sere';
 import { syntheticSamples } from '../libs/sere/src/testing/synthetic';
@@ -60,8 +60,7 @@ interface Result {
   [k: string]: unknown;
 }
 
-function runOurs(argv: string[], bench: BenchArgs): Result {
-  const { config: cfg } = parseFlagsDetailed([...BENCH_DEFAULTS, ...argv]);
+function runOurs(cfg: SereConfig, bench: BenchArgs): Result {
   if (cfg.threads) T.setNumThreads(cfg.threads);
   const steps = cfg.steps ?? 5;
   const device = T.checkDevice(cfg.device);
@@ -140,10 +139,9 @@ function referencePython(): string | null {
   return null;
 }
 
-function runReference(argv: string[], bench: BenchArgs, ours: Result): Result | { error: string } {
+function runReference(cfg: SereConfig, bench: BenchArgs, ours: Result): Result | { error: string } {
   const py = referencePython();
   if (!py) return { error: 'no Python with torch found (set SERE_REFERENCE_PYTHON)' };
-  const { config: cfg } = parseFlagsDetailed([...BENCH_DEFAULTS, ...argv]);
   const args = [
     path.join(process.env.SERE_REFERENCE_DIR ?? path.join(__dirname, 'reference'), 'sere_step.py'),
     '--arch', cfg.arch, '--patch_size', String(cfg.patch_size), '--batch_size_per_gpu', String(cfg.batch_size_per_gpu),
@@ -167,8 +165,9 @@ function fmtBytes(b: number): string {
 
 function main(): void {
   const { rest, bench } = takeBenchArgs(process.argv.slice(2));
-  const ours = runOurs(rest, bench);
-  const ref = bench.reference ? runReference(rest, bench, ours) : null;
+  const { config } = parseFlagsDetailed([...BENCH_DEFAULTS, ...rest]);
+  const ours = runOurs(config, bench);
+  const ref = bench.reference ? runReference(config, bench, ours) : null;
   const refOk = ref && !('error' in ref) ? (ref as Result) : null;
   const ratio = refOk ? ours.images_per_s / refOk.images_per_s : null;
   if (bench.json) {

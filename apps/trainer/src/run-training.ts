@@ -126,6 +126,13 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     const t0 = Date.now();
     let done = 0;
     let last: StepMetrics | null = null;
+    const result = (epochsDone: number, stoppedEarly: boolean): RunResult => ({
+      epochsDone,
+      iterations: done,
+      stoppedEarly,
+      imagesPerSecond: (done * c.batch_size_per_gpu) / Math.max(1e-9, (Date.now() - t0) / 1000),
+      last,
+    });
     const save = async (info: ResumeInfo, numbered: string | null) => {
       const bytes = await worker.save(info);
       await o.store.put('checkpoint.pth', bytes);
@@ -152,7 +159,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
           await o.store.append('metrics.jsonl', metricsLines.join('\n') + '\n');
           await save({ epoch, iteration: it, dataPosition: { epoch, step: batch.step + 1 }, args: args(c) }, null);
           o.write(`stopped at epoch ${epoch + 1}, iteration ${batch.step + 1}; checkpoint saved, run again to continue`);
-          return { epochsDone: epoch, iterations: done, stoppedEarly: true, imagesPerSecond: (done * c.batch_size_per_gpu) / ((Date.now() - t0) / 1000), last };
+          return result(epoch, true);
         }
       }
       await o.store.append('metrics.jsonl', metricsLines.join('\n') + '\n');
@@ -160,10 +167,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       const numbered = c.saveckp_freq && epoch % c.saveckp_freq === 0 && epoch > 0 ? `checkpoint${String(epoch).padStart(4, '0')}.pth` : null;
       await save({ epoch: epoch + 1, iteration: it, dataPosition: { epoch: epoch + 1, step: 0 }, args: args(c) }, numbered);
       if (done >= limit || o.stopRequested?.()) {
-        return { epochsDone: epoch + 1, iterations: done, stoppedEarly: epoch + 1 < c.epochs, imagesPerSecond: (done * c.batch_size_per_gpu) / ((Date.now() - t0) / 1000), last };
+        return result(epoch + 1, epoch + 1 < c.epochs);
       }
     }
-    return { epochsDone: c.epochs, iterations: done, stoppedEarly: false, imagesPerSecond: (done * c.batch_size_per_gpu) / Math.max(1e-9, (Date.now() - t0) / 1000), last };
+    return result(c.epochs, false);
   } finally {
     await worker.close();
     await source.close();

@@ -11,11 +11,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseFlags, recipes } from '@sere/config';
 import { synthDataset } from '@sere/data';
-import { evaluateBackbone, loadTeacherBackbone, type EvalReport } from '@sere/eval';
-import { archByName, vitConfig, VisionTransformer } from '@sere/sere';
-import * as T from '@sere/torch';
+import { evaluateBackbone, type EvalReport } from '@sere/eval';
 import { runTraining } from '@sere/trainer';
 import { demoHtml, type DemoSummary } from '../demo/report-html';
+import { backboneFor } from './eval';
 import { openRunStore } from '../run-store';
 import { UsageError } from '../usage';
 
@@ -66,11 +65,11 @@ export async function demo(argv: string[]): Promise<number> {
 
   // ---- evaluation: pretrained teacher vs random initialisation ----
   const evalOpts = { trainDir: data, size: config.global_size, seed: 0, linear: { epochs: 100 }, cacheDir: path.join(dir, 'feature-cache'), log: () => undefined };
-  const pretrained = loadTeacherBackbone(path.join(dir, 'checkpoint.pth'), { arch: config.arch, patchSize: config.patch_size });
+  const backbone = { arch: config.arch, patchSize: config.patch_size, device: config.device, seed: config.seed };
+  const pretrained = await backboneFor({ ...backbone, checkpoint: path.join(dir, 'checkpoint.pth') });
   say('evaluating the pretrained teacher');
   const pre = await evaluateBackbone({ backbone: pretrained, ...evalOpts }).finally(() => pretrained.dispose());
-  T.manualSeed(config.seed);
-  const random = VisionTransformer.create(vitConfig(archByName(config.arch), config.patch_size, { localHeads: false }));
+  const random = await backboneFor({ ...backbone, checkpoint: null });
   say('evaluating the same architecture at random initialisation');
   const rnd = await evaluateBackbone({ backbone: random, ...evalOpts }).finally(() => random.dispose());
 
