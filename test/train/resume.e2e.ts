@@ -9,12 +9,9 @@ import { parseFlags } from '@sere/config';
 import { synthDataset } from '@sere/data';
 import { openStore } from '@sere/store';
 import { runTraining } from '@sere/trainer';
+import { TINY_FLAGS } from '../support/tiny-run';
 
-const FLAGS = [
-  '--arch', 'vit_tiny', '--batch_size_per_gpu', '4', '--epochs', '2', '--warmup_epochs', '1', '--warmup_teacher_temp_epochs', '1',
-  '--local_crops_number', '2', '--global_size', '32', '--local_size', '16', '--out_dim', '64', '--head_hidden_dim', '64',
-  '--head_bottleneck_dim', '32', '--threads', '1', '--data_workers', '1', '--saveckp_freq', '1',
-];
+const FLAGS = [...TINY_FLAGS, '--epochs', '2', '--saveckp_freq', '1'];
 
 function losses(dir: string): number[] {
   return fs
@@ -49,6 +46,9 @@ describe('sere train: stop and resume', () => {
     expect(second.iterations).toBe(4);
 
     expect(losses(stopped)).toEqual(losses(straight));
+    // The epoch averages cover the iterations before the stop too.
+    const epochLog = (dir: string) => fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
+    expect(epochLog(stopped)).toBe(epochLog(straight));
     expect(fs.existsSync(path.join(stopped, 'checkpoint0001.pth'))).toBe(true);
     const log = fs.readFileSync(path.join(stopped, 'log.txt'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.map((e) => e.epoch)).toEqual([0, 1]);

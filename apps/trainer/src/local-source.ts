@@ -11,6 +11,7 @@ import { epochPermutation } from '@sere/augment';
 import type { MultiCropOptions, MultiCropSample, ViewRecipe } from '@sere/augment';
 import type { DatasetIndex } from '@sere/data';
 import type { AugmentResult, AugmentTask } from './augment-task';
+import type { BatchSource, SourceBatch } from './batch-source';
 
 export interface LocalSourceOptions {
   index: DatasetIndex;
@@ -23,14 +24,9 @@ export interface LocalSourceOptions {
   onBadFile?: (path: string, kind: string, message: string) => void;
 }
 
-export interface LocalBatch {
-  epoch: number;
-  /** Position of the batch within its epoch. */
-  step: number;
-  samples: MultiCropSample[];
-}
+export type LocalBatch = SourceBatch;
 
-export class LocalSource {
+export class LocalSource implements BatchSource {
   private readonly pool: Piscina;
   readonly itersPerEpoch: number;
   private readonly bad = new Set<number>();
@@ -62,7 +58,7 @@ export class LocalSource {
 
   private batch(order: Uint32Array, epoch: number, step: number): Promise<LocalBatch> {
     const b = this.opts.batchSize;
-    return Promise.all(Array.from({ length: b }, (_, i) => this.sample(order, step * b + i, epoch))).then((samples) => ({ epoch, step, samples }));
+    return Promise.all(Array.from({ length: b }, (_, i) => this.sample(order, step * b + i, epoch))).then((samples) => ({ epoch, step, samples, last: step + 1 === this.itersPerEpoch }));
   }
 
   /** Batches of `epoch` from batch `startStep` on, `prefetch` ahead. */
@@ -84,6 +80,11 @@ export class LocalSource {
       fill();
       yield b;
     }
+  }
+
+  /** (epoch, step) in the checkpoint say where a folder's epoch order continues. */
+  position(): null {
+    return null;
   }
 
   async close(): Promise<void> {

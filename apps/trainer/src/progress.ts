@@ -1,6 +1,7 @@
 /**
  * What a run tells the person watching it: one progress line per `every` iterations
- * (epoch, iteration, loss terms, schedules, images/s, ETA), a JSON line per iteration in
+ * (epoch, iteration, loss terms, the teacher's entropies that show a collapse coming,
+ * schedules, images/s, ETA), a JSON line per iteration in
  * metrics.jsonl, and a JSON line per epoch in log.txt with the reference's fields.
  */
 import type { StepMetrics } from '@sere/sere';
@@ -29,16 +30,27 @@ export class Progress {
 
   constructor(readonly o: ProgressOptions) {}
 
-  /** Resets the clock (after resuming at `it`, so images/s and ETA count only this run). */
-  begin(it: number): void {
+  /**
+   * Resets the clock (after resuming at `it`, so images/s and ETA count only this run) and
+   * counts the lines this epoch logged before the resume into its averages.
+   */
+  begin(it: number, epochSoFar: Record<string, number>[] = []): void {
     this.started = Date.now();
     this.startIt = it;
+    for (const line of epochSoFar) this.add(line);
+  }
+
+  private add(record: Record<string, number>): void {
+    for (const k of ['loss', 'cls', 'patch', 'pixel', 'channel'] as const) this.sums.set(k, (this.sums.get(k) ?? 0) + record[k]);
+    this.count++;
   }
 
   step(epoch: number, it: number, m: StepMetrics): Record<string, number> {
-    const record = { epoch, it, loss: m.loss, ibot: m.ibot, cls: m.ibotCls, patch: m.ibotPatch, pixel: m.pixel, channel: m.channel, lr: m.lr, wd: m.wd, momentum: m.momentum };
-    for (const k of ['loss', 'cls', 'patch', 'pixel', 'channel'] as const) this.sums.set(k, (this.sums.get(k) ?? 0) + record[k]);
-    this.count++;
+    const record = {
+      epoch, it, loss: m.loss, ibot: m.ibot, cls: m.ibotCls, patch: m.ibotPatch, pixel: m.pixel, channel: m.channel,
+      teacher_entropy: m.teacherEntropy, teacher_batch_entropy: m.teacherBatchEntropy, lr: m.lr, wd: m.wd, momentum: m.momentum,
+    };
+    this.add(record);
     const done = it + 1 - this.startIt;
     const elapsed = (Date.now() - this.started) / 1000;
     const perIt = elapsed / done;
@@ -48,6 +60,7 @@ export class Progress {
       this.o.write(
         `epoch ${epoch + 1}/${this.o.epochs} it ${i + 1}/${this.o.itersPerEpoch}  loss ${m.loss.toFixed(4)} ` +
           `(cls ${m.ibotCls.toFixed(3)} patch ${m.ibotPatch.toFixed(3)} pixel ${m.pixel.toFixed(3)} channel ${m.channel.toFixed(3)})  ` +
+          `H(teacher) ${m.teacherEntropy.toFixed(2)} of batch ${m.teacherBatchEntropy.toFixed(2)}  ` +
           `lr ${m.lr.toExponential(2)} wd ${m.wd.toFixed(3)} m ${m.momentum.toFixed(4)}  ` +
           `${(this.o.batchSize / perIt).toFixed(1)} img/s  ETA ${fmtDuration(perIt * (total - it - 1))}`,
       );

@@ -27,9 +27,9 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
   },
   {
     key: 'data', group: 'SERE.ts runtime', origin: 'ours', type: 'string', nullable: true,
-    check: (v) => messageOf(() => parseDataSource(v)), metavar: 'DIR|kafka://HOST:PORT/TOPIC',
+    check: (v) => messageOf(() => parseDataSource(v)), metavar: 'DIR|kafka://HOST:PORT/PREFIX',
     defaultText: 'None (use --data_path)',
-    help: 'Where the images come from: a local folder in ImageNet layout (decoded in this process), or kafka://host:port/topic to consume ready-made views from the data service, which frees the trainer from decoding. Several brokers: kafka://h1:9092,h2:9092/topic. Takes precedence over --data_path.',
+    help: "Where the images come from: a local folder in ImageNet layout (decoded in this process), or kafka://host:port/prefix to train on the views the data service streams under that topic prefix (its --prefix), which frees the trainer from decoding; start the data service with this run's --global_size, --local_size, --local_crops_number and --patch_size. Several brokers: kafka://h1:9092,h2:9092/prefix. Takes precedence over --data_path.",
   },
   {
     key: 'store', group: 'SERE.ts runtime', origin: 'ours', type: 'string', nullable: true,

@@ -221,8 +221,8 @@ export const REFERENCE_FLAGS: readonly FlagSpec[] = [
     help: 'Folder for checkpoints and log.txt (one JSON line per epoch). --store takes precedence and also accepts an s3:// URL.',
   },
   {
-    key: 'saveckp_freq', group: 'Data, output and launch', origin: 'reference', type: 'int', min: 1, metavar: 'EPOCHS',
-    help: 'Keep a numbered checkpoint every this many epochs; checkpoint.pth is rewritten after every epoch anyway. 10 in the recipes; lower it when you want to evaluate intermediate epochs.',
+    key: 'saveckp_freq', group: 'Data, output and launch', origin: 'reference', type: 'int', min: 0, metavar: 'EPOCHS',
+    help: 'Keep a numbered checkpoint every this many epochs (0: none); checkpoint.pth is rewritten after every epoch anyway. 10 in the recipes; lower it when you want to evaluate intermediate epochs.',
   },
   {
     key: 'seed', group: 'Data, output and launch', origin: 'reference', type: 'int', min: 0,

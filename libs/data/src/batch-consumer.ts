@@ -12,11 +12,14 @@
  * Bad messages (truncated, corrupt, newer format) are counted by kind and dropped; their
  * slot then counts as missing, which the merge notices when the partition's next message
  * arrives.
+ *
+ * A trainer that keeps its own record of the position (in its checkpoint) passes it as
+ * `from`; the group's commits then only tell the producers how far the trainer has got.
  */
 import type { MultiCropSample } from '@sere/augment';
 import { decodeBatch, inspectMessage, WireError, type MessageInfo, type WireBatch, type WireErrorKind } from '@sere/wire';
 import { DataError } from './errors';
-import type { CommitRequest, ConsumerTransport, StreamMessage } from './transport';
+import type { CommitRequest, CommittedPosition, ConsumerTransport, StreamMessage } from './transport';
 
 export interface Cursor {
   epoch: number;
@@ -30,6 +33,11 @@ export interface BatchConsumerOptions {
   batchSize: number;
   /** Where a group with no commit starts. Default: epoch 0, slot 0. */
   start?: { epoch: number; slot?: number };
+  /**
+   * Positions to start from instead of the group's commits, by partition (offset -1: the
+   * earliest retained message); their metadata's cursor applies as a committed one would.
+   */
+  from?: Map<number, CommittedPosition>;
   /** Messages buffered per partition before the partition is paused. */
   prefetch?: number;
   /** Hook for logs: every dropped message or missing slot, with why. */
@@ -51,6 +59,8 @@ export interface Batch {
   samples: MultiCropSample[];
   /** The last batch of its epoch; it may hold fewer than batchSize samples. */
   endOfEpoch: boolean;
+  /** Images of this rank in the batch's epoch, as the producer planned them (its messages' header). */
+  rankEpochSize: number;
   /** Where the stream stands after this batch; committed by done(). */
   readonly after: Cursor;
   readonly commit: CommitRequest[];
@@ -110,6 +120,8 @@ export class BatchConsumer {
   private lastCommittedId = -1;
   private commitChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Why the transport stopped delivering; every later next() fails with it. */
+  private failure: Error | null = null;
   private started = false;
   private busy = false;
 
@@ -132,7 +144,7 @@ export class BatchConsumer {
     if (this.started) throw new DataError('BatchConsumer.start called twice');
     this.started = true;
     this.cursor = { epoch: this.opts.start?.epoch ?? 0, slot: this.opts.start?.slot ?? 0, skip: 0 };
-    const committed = await this.transport.start((m) => this.onMessage(m));
+    const committed = await this.transport.start((m) => this.onMessage(m), { from: this.opts.from, onError: (e) => this.fail(e) });
     let best: Cursor | null = null;
     for (const [p, pos] of committed) {
       if (pos.offset >= 0) {
@@ -168,6 +180,7 @@ export class BatchConsumer {
     const samples: MultiCropSample[] = [];
     let epoch = this.cursor.epoch;
     let position = -1;
+    let rankEpochSize = 0;
     let endOfEpoch = false;
     while (samples.length < B) {
       if (this.epochFinished()) {
@@ -207,7 +220,10 @@ export class BatchConsumer {
         continue;
       }
       const take = decoded.samples.slice(this.cursor.skip, this.cursor.skip + (B - samples.length));
-      if (position < 0) position = head.info.firstPosition + this.cursor.skip;
+      if (position < 0) {
+        position = head.info.firstPosition + this.cursor.skip;
+        rankEpochSize = head.info.rankEpochSize;
+      }
       samples.push(...take);
       this.cursor.skip += take.length;
       if (this.cursor.skip >= decoded.samples.length) {
@@ -227,7 +243,7 @@ export class BatchConsumer {
     this.usedOffset.forEach((offset, partition) => {
       if (offset >= 0) commit.push({ partition, offset, metadata });
     });
-    return { id: this.nextId++, epoch, position: Math.max(position, 0), samples, endOfEpoch, after, commit };
+    return { id: this.nextId++, epoch, position: Math.max(position, 0), samples, endOfEpoch, rankEpochSize, after, commit };
   }
 
   /**
@@ -250,6 +266,13 @@ export class BatchConsumer {
     await this.commitChain.catch(() => undefined);
     this.waiter?.();
     await this.transport.close();
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const wake = this.waiter;
+    this.waiter = null;
+    wake?.();
   }
 
   private epochFinished(): boolean {
@@ -326,6 +349,7 @@ export class BatchConsumer {
   private async headOf(p: number): Promise<GoodEntry> {
     for (;;) {
       if (this.closed) throw new DataError('BatchConsumer closed while waiting for a batch');
+      if (this.failure) throw this.failure;
       const head = this.queues[p][0];
       if (head && !head.info) {
         this.pop(p, head);

@@ -2,7 +2,8 @@
  * Procedural pictures for synthetic datasets and benchmarks: a 1/f value-noise background
  * (natural images have roughly 1/f amplitude spectra, which is what makes JPEG sizes and
  * decode costs realistic) under a class-specific grating, plus one shaded class-specific
- * shape. Classes differ in shape, hue and grating angle, so a probe can tell them apart.
+ * shape. Classes differ in shape, hue and grating angle, so a probe can tell them apart;
+ * two harder styles keep only the shape as the class's mark (see drawPicture).
  */
 import { Rng } from '@sere/augment';
 
@@ -66,12 +67,23 @@ function inside(shape: (typeof SHAPES)[number], u: number, v: number): boolean {
   }
 }
 
+export type PictureStyle = 'classic' | 'shape-only' | 'scattered';
+
 /**
- * One picture of class `cls` (of `classes`), HWC RGB uint8. With `shapeOnly` the hue, the
- * grating and the background are drawn at random for every picture, so only the shape
- * tells the class: colour statistics, which even a random network picks up, carry nothing.
+ * One picture of class `cls` (of `classes`), HWC RGB uint8.
+ * - classic: shape, hue and grating angle all follow the class (an easy probe target).
+ * - shape-only: hue, grating and background drawn at random for every picture, so only the
+ *   shape tells the class: colour statistics, which even a random network picks up, carry
+ *   nothing.
+ * - scattered: several light copies of the class's shape, each of its own size, place and
+ *   faint tint, on a darker grey textured background. Self-supervised pretraining learns
+ *   what the crops of one picture share; here that is the shape and little else: no
+ *   picture-wide hue or grating, and no colours (random colours per copy were tried: crops
+ *   of one picture share them, so pretraining learnt the colours).
  */
-export function drawPicture(width: number, height: number, cls: number, classes: number, rng: Rng, shapeOnly = false): Uint8Array {
+export function drawPicture(width: number, height: number, cls: number, classes: number, rng: Rng, style: PictureStyle = 'classic'): Uint8Array {
+  if (style === 'scattered') return drawScattered(width, height, cls, rng);
+  const shapeOnly = style === 'shape-only';
   const rgb = new Uint8Array(width * height * 3);
   const hue = shapeOnly ? rng.next() : (cls * 0.618034) % 1;
   const bg = hsv((hue + 0.5) % 1, 0.25 + 0.2 * rng.next(), 0.55 + 0.2 * rng.next());
@@ -98,6 +110,53 @@ export function drawPicture(width: number, height: number, cls: number, classes:
       const shade = onShape ? 1 - 0.3 * (u + v) * 0.5 : light;
       const n = 70 * noise[k] + (onShape ? 0 : grating) + (rng.next() - 0.5) * 10;
       for (let c = 0; c < 3; c++) rgb[k * 3 + c] = Math.max(0, Math.min(255, Math.round(base[c] * shade + n)));
+    }
+  }
+  return rgb;
+}
+
+interface Instance {
+  cx: number;
+  cy: number;
+  scale: number;
+  cos: number;
+  sin: number;
+  colour: [number, number, number];
+}
+
+function drawScattered(width: number, height: number, cls: number, rng: Rng): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  const side = Math.min(width, height);
+  const grey = 50 + 100 * rng.next();
+  const noise = valueNoise(width, height, rng);
+  const shape = SHAPES[cls % SHAPES.length];
+  // Three to five copies, large enough to span a patch after the 128 -> 64 px resize of
+  // the demo's global crops, and many enough that most local crops hold part of one.
+  const count = 3 + Math.floor(3 * rng.next());
+  const copies: Instance[] = [];
+  for (let i = 0; i < count; i++) {
+    const rot = rng.uniform(-0.4, 0.4);
+    copies.push({
+      cx: width * rng.next(),
+      cy: height * rng.next(),
+      scale: side * (0.12 + 0.1 * rng.next()),
+      cos: Math.cos(rot),
+      sin: Math.sin(rot),
+      colour: [0, 0, 0].map(() => 205 + 30 * rng.next()) as [number, number, number],
+    });
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = y * width + x;
+      let base: [number, number, number] = [grey, grey, grey];
+      // Later copies lie on top of earlier ones.
+      for (const c of copies) {
+        const u = ((x - c.cx) * c.cos + (y - c.cy) * c.sin) / c.scale;
+        const v = (-(x - c.cx) * c.sin + (y - c.cy) * c.cos) / c.scale;
+        if (Math.abs(u) <= 1.05 && Math.abs(v) <= 1.05 && inside(shape, u, v)) base = c.colour;
+      }
+      const n = 40 * noise[k] + (rng.next() - 0.5) * 10;
+      for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = Math.max(0, Math.min(255, Math.round(base[ch] + n)));
     }
   }
   return rgb;

@@ -2,3 +2,19 @@
 export class DataError extends Error {
   override readonly name = 'DataError';
 }
+
+/**
+ * The stream cannot be read now: the broker cannot be reached or went away, or the data
+ * service has not created the topic. Nothing about the job is wrong; the same command may
+ * succeed once the broker or the data service is up, so callers exit with "unavailable".
+ */
+export class StreamUnavailableError extends Error {
+  override readonly name = 'StreamUnavailableError';
+  constructor(
+    readonly reason: 'broker-unreachable' | 'broker-lost' | 'no-topic',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

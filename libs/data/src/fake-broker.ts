@@ -9,6 +9,7 @@ import {
   rankTopic,
   type CommitRequest,
   type CommittedPosition,
+  type ConsumerStartOptions,
   type ConsumerTransport,
   type ProducerTransport,
   type StreamMessage,
@@ -72,6 +73,8 @@ export class FakeConsumerTransport implements ConsumerTransport {
   private readonly paused = new Set<number>();
   private unsubscribe: (() => void) | null = null;
   private onMessage: ((m: StreamMessage) => void) | null = null;
+  private onError: ((e: Error) => void) | null = null;
+  private failed: Error | null = null;
   private scheduled = false;
   /** Pause/resume calls, for tests of back-pressure. */
   pauses = 0;
@@ -83,17 +86,30 @@ export class FakeConsumerTransport implements ConsumerTransport {
     readonly partitions: number,
   ) {}
 
-  async start(onMessage: (m: StreamMessage) => void): Promise<Map<number, CommittedPosition>> {
+  async start(onMessage: (m: StreamMessage) => void, options: ConsumerStartOptions = {}): Promise<Map<number, CommittedPosition>> {
     const committed = new Map<number, CommittedPosition>();
     for (let p = 0; p < this.partitions; p++) {
-      const c = this.broker.committed(this.group, p);
+      const from = options.from?.get(p);
+      // The in-memory log keeps everything, so the earliest retained offset is 0.
+      const c = from ? { offset: Math.max(0, from.offset), metadata: from.metadata } : this.broker.committed(this.group, p);
       committed.set(p, c);
       this.position[p] = Math.max(0, c.offset);
     }
+    if (options.from) this.broker.commit(this.group, [...committed].map(([partition, c]) => ({ partition, offset: c.offset, metadata: c.metadata ?? '' })));
+    this.onError = options.onError ?? null;
     this.onMessage = onMessage;
     this.unsubscribe = this.broker.subscribe(() => this.schedule());
     this.schedule();
     return committed;
+  }
+
+  /** Loses the broker: reports `error` to the consumer and delivers nothing more. */
+  fail(error: Error): void {
+    this.failed = error;
+    this.unsubscribe?.();
+    this.onMessage = null;
+    this.onError?.(error);
+    this.onError = null;
   }
 
   /** Moves a partition's read position back, as a rebalance would. */
@@ -113,6 +129,7 @@ export class FakeConsumerTransport implements ConsumerTransport {
   }
 
   async commit(positions: CommitRequest[]): Promise<void> {
+    if (this.failed) throw this.failed;
     this.broker.commit(this.group, positions);
   }
 

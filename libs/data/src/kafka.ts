@@ -5,16 +5,19 @@
  *
  * Producer: idempotent (the broker drops a retried append it already has), acks from all
  * in-sync replicas, explicit partition = replica. Consumer: one group per rank, offsets
- * committed only on request, never automatically.
+ * committed only on request, never automatically; it does not restart itself after kafkajs
+ * gives up retrying, but reports the failure, so a trainer stops with a message instead of
+ * waiting for batches forever.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { DataError } from './errors';
+import { DataError, StreamUnavailableError } from './errors';
 import {
   rankGroup,
   rankTopic,
   type CommitRequest,
   type CommittedPosition,
+  type ConsumerStartOptions,
   type ConsumerTransport,
   type ProducerTransport,
   type StreamMessage,
@@ -27,6 +30,8 @@ export interface KafkaSettings {
   prefix: string;
   replicationFactor?: number;
   logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** Retries of a request before it fails (waits double from 0.2 s, at most 30 s each). Default 10, about 2 min. */
+  retries?: number;
 }
 
 /** Batches of views run to several MB; topics allow 16 MiB messages (the broker's limit in kafka.sh). */
@@ -40,8 +45,39 @@ export function kafkaClient(s: KafkaSettings): Kafka {
     clientId: s.clientId ?? 'sere-data',
     brokers: s.brokers,
     logLevel: LEVELS[s.logLevel ?? 'error'],
-    retry: { initialRetryTime: 200, retries: 10 },
+    retry: { initialRetryTime: 200, retries: s.retries ?? 10 },
   });
+}
+
+/** kafkajs errors that mean the broker is not answering, rather than refusing what we asked. */
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+function rootCause(e: unknown): Error {
+  let err = e as Error & { cause?: unknown };
+  while (err?.cause instanceof Error) err = err.cause as Error & { cause?: unknown };
+  return err;
+}
+
+/** Whether `e` (or what caused it) says the broker cannot be reached. */
+export function isBrokerUnreachable(e: unknown): boolean {
+  if (e instanceof StreamUnavailableError) return e.reason !== 'no-topic';
+  for (let err = e as (Error & { cause?: unknown }) | undefined; err instanceof Error; err = err.cause as typeof err) {
+    if (CONNECTION_ERRORS.has(err.name) || /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(err.message)) return true;
+  }
+  return false;
+}
+
+/** A broker failure as StreamUnavailableError (what was being done, if worth saying, and the root cause); anything else as it is. */
+function unavailable(e: unknown, reason: 'broker-unreachable' | 'broker-lost', what = ''): unknown {
+  if (e instanceof StreamUnavailableError || !isBrokerUnreachable(e)) return e;
+  return new StreamUnavailableError(reason, `${what ? `${what}: ` : ''}${rootCause(e).message}`, { cause: e });
 }
 
 /**
@@ -197,6 +233,8 @@ export interface KafkaConsumerOptions {
   /** How long to wait for the data service to create the rank's topic. */
   topicWaitMs?: number;
   sessionTimeoutMs?: number;
+  /** Retries of a failed fetch, heartbeat or commit before the consumer reports the broker lost (kafkajs' default: 5). */
+  retries?: number;
 }
 
 export class KafkaConsumerTransport implements ConsumerTransport {
@@ -216,26 +254,46 @@ export class KafkaConsumerTransport implements ConsumerTransport {
     this.group = rankGroup(prefix, rank);
   }
 
-  /** Waits until the rank's topic exists (the data service creates it) and learns its partition count. */
+  /**
+   * Waits until the rank's topic exists (the data service creates it) and learns its
+   * partition count. A broker that cannot be reached, or a topic that does not appear in
+   * `topicWaitMs`, fails with StreamUnavailableError.
+   */
   static async connect(kafka: Kafka, prefix: string, rank: number, opts: KafkaConsumerOptions = {}): Promise<KafkaConsumerTransport> {
     const admin = kafka.admin();
-    await admin.connect();
     const topic = rankTopic(prefix, rank);
-    const deadline = Date.now() + (opts.topicWaitMs ?? 60000);
-    for (;;) {
-      if ((await admin.listTopics()).includes(topic)) break;
-      if (Date.now() > deadline) {
-        await admin.disconnect();
-        throw new DataError(`topic ${topic} did not appear within ${opts.topicWaitMs ?? 60000} ms; is the data service running with prefix "${prefix}"?`);
+    const wait = opts.topicWaitMs ?? 60000;
+    try {
+      await admin.connect();
+      const deadline = Date.now() + wait;
+      for (;;) {
+        if ((await admin.listTopics()).includes(topic)) break;
+        if (Date.now() > deadline) {
+          throw new StreamUnavailableError('no-topic', `topic ${topic} did not appear within ${wait} ms; is the data service running with prefix "${prefix}"?`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
       }
-      await new Promise((r) => setTimeout(r, 250));
+      const meta = await settled(`reading the metadata of ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }));
+      return new KafkaConsumerTransport(kafka, admin, prefix, rank, meta.topics[0].partitions.length, opts);
+    } catch (e) {
+      await admin.disconnect().catch(() => undefined);
+      throw unavailable(e, 'broker-unreachable');
     }
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    return new KafkaConsumerTransport(kafka, admin, prefix, rank, meta.topics[0].partitions.length, opts);
   }
 
-  async start(onMessage: (m: StreamMessage) => void): Promise<Map<number, CommittedPosition>> {
+  async start(onMessage: (m: StreamMessage) => void, options: ConsumerStartOptions = {}): Promise<Map<number, CommittedPosition>> {
+    try {
+      return await this.startConsumer(onMessage, options);
+    } catch (e) {
+      throw unavailable(e, 'broker-lost', `starting the consumer of ${this.topic}`);
+    }
+  }
+
+  private async startConsumer(onMessage: (m: StreamMessage) => void, options: ConsumerStartOptions): Promise<Map<number, CommittedPosition>> {
     const committed = await committedOffsets(this.admin, this.group, this.topic);
+    const from = options.from ? await this.resolve(options.from) : new Map<number, CommittedPosition>();
+    for (const [p, c] of from) committed.set(p, c);
+    let crashed: Error | null = null;
     const consumer = this.kafka.consumer({
       groupId: this.group,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 10000,
@@ -244,17 +302,56 @@ export class KafkaConsumerTransport implements ConsumerTransport {
       maxWaitTimeInMs: 500,
       maxBytesPerPartition: MAX_MESSAGE_BYTES,
       maxBytes: 4 * MAX_MESSAGE_BYTES,
+      // Once kafkajs has used up its retries, the failure goes to onError instead of a restart
+      // loop that would leave the reader waiting without a word.
+      retry: { retries: this.opts.retries ?? 5, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      crashed ??= payload.error;
+      options.onError?.(unavailable(payload.error, 'broker-lost', `reading ${this.topic}`) as Error);
+    });
+    // Offsets below a `from` position can only come from the fetch that started at the
+    // group's commits before the seek below took effect; they are not wanted.
+    const floor = new Map([...from].map(([p, c]) => [p, c.offset]));
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        if (message.value) onMessage({ partition, offset: Number(message.offset), value: message.value });
+        const offset = Number(message.offset);
+        if (message.value && offset >= (floor.get(partition) ?? 0)) onMessage({ partition, offset, value: message.value });
       },
     });
+    if (crashed) throw crashed;
+    if (from.size > 0) {
+      // run() has joined the group; a seek now applies before the first fetch is handed out.
+      for (const [partition, c] of from) consumer.seek({ topic: this.topic, partition, offset: String(c.offset) });
+      await this.commit([...from].map(([partition, c]) => ({ partition, offset: c.offset, metadata: c.metadata ?? '' })));
+    }
     return committed;
+  }
+
+  /** `from` with -1 replaced by the earliest retained offset; a position the topic no longer (or never) held is refused. */
+  private async resolve(from: Map<number, CommittedPosition>): Promise<Map<number, CommittedPosition>> {
+    const marks = await highWatermarks(this.admin, this.topic);
+    const out = new Map<number, CommittedPosition>();
+    for (const [p, c] of from) {
+      const w = marks.get(p);
+      if (!w) throw new DataError(`topic ${this.topic} has no partition ${p}`);
+      if (c.offset >= 0 && c.offset < w.low) {
+        throw new DataError(
+          `partition ${p} of topic ${this.topic} now starts at offset ${w.low}, past the saved position ${c.offset}: the broker deleted those messages (topic retention). ` +
+            'This run cannot continue exactly; start a new one, and give the job\'s topics a retention (retention.ms) longer than a run\'s longest stop',
+        );
+      }
+      if (c.offset > w.high) {
+        throw new DataError(`partition ${p} of topic ${this.topic} ends at offset ${w.high}, before the saved position ${c.offset}: the topic was deleted and created again since; resuming needs the topic the run read`);
+      }
+      out.set(p, { offset: c.offset < 0 ? w.low : c.offset, metadata: c.metadata });
+    }
+    return out;
   }
 
   pause(partition: number): void {
@@ -267,7 +364,11 @@ export class KafkaConsumerTransport implements ConsumerTransport {
 
   async commit(positions: CommitRequest[]): Promise<void> {
     if (!this.consumer) throw new DataError('commit before start');
-    await this.consumer.commitOffsets(positions.map((p) => ({ topic: this.topic, partition: p.partition, offset: String(p.offset), metadata: p.metadata })));
+    try {
+      await this.consumer.commitOffsets(positions.map((p) => ({ topic: this.topic, partition: p.partition, offset: String(p.offset), metadata: p.metadata })));
+    } catch (e) {
+      throw unavailable(e, 'broker-lost', `committing the position in ${this.topic}`);
+    }
   }
 
   async close(): Promise<void> {

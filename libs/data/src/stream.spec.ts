@@ -212,6 +212,38 @@ describe('DataStreamer + BatchConsumer on the in-memory broker', () => {
     expect(got.flatMap((b) => b.samples).map((s) => sampleChecksum(s)).length).toBe(16);
   });
 
+  it('starts from given positions instead of the group\'s commits, and commits them at once', async () => {
+    const broker = new FakeBroker();
+    await new DataStreamer(fakeIndex(12), broker.producer(), config({ slotSize: 3 }), { makeSample: maker() }).run();
+    const order = new EpochPlan({ size: 12, seed: 5, epoch: 0, ranks: 1, replicas: 1, slotSize: 3 }).rankStream(0);
+    const first = new BatchConsumer(broker.consumer(0, 1), { rank: 0, batchSize: 4 });
+    await first.start();
+    const a = await first.next();
+    await first.done(a);
+    await first.done(await first.next()); // the group moves on past `a`
+    await first.close();
+
+    const from = new Map(a.commit.map((c) => [c.partition, { offset: c.offset, metadata: c.metadata }]));
+    const second = new BatchConsumer(broker.consumer(0, 1), { rank: 0, batchSize: 4, from });
+    expect(await second.start()).toEqual(a.after);
+    expect(broker.committed('test.trainer.rank0', 0)).toEqual({ offset: a.commit[0].offset, metadata: a.commit[0].metadata });
+    const rest = await drain(second, 8);
+    expect([...a.samples, ...rest.flatMap((b) => b.samples)].map((s) => s.index)).toEqual(order);
+    expect(rest.map((b) => b.rankEpochSize)).toEqual([12, 12]);
+  });
+
+  it('fails a waiting next() when the transport loses the broker', async () => {
+    const broker = new FakeBroker();
+    broker.createTopic('test.rank0', 1);
+    const transport = broker.consumer(0, 1);
+    const consumer = new BatchConsumer(transport, { rank: 0, batchSize: 2 });
+    await consumer.start();
+    const waiting = consumer.next();
+    transport.fail(new Error('broker gone'));
+    await expect(waiting).rejects.toThrow('broker gone');
+    await expect(consumer.next()).rejects.toThrow('broker gone');
+  });
+
   it('refuses a message meant for another rank', async () => {
     const broker = new FakeBroker();
     broker.createTopic('test.rank0', 1);

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '@sere/augment';
-import { drawPicture, SHAPES } from './draw';
+import { drawPicture, SHAPES, type PictureStyle } from './draw';
 import { DataError } from './errors';
 import { mapLimit } from './pool';
 
@@ -19,8 +19,12 @@ export interface SynthOptions {
   aspect?: number;
   seed?: number;
   quality?: number;
-  /** Only the shape tells the class (hue and grating random per picture); at most 8 classes. */
-  shapeOnly?: boolean;
+  /**
+   * How pictures are drawn (see drawPicture): 'classic' (default), 'shape-only' (one shape,
+   * random hue and grating) or 'scattered' (several randomly coloured copies of the shape).
+   * The last two have at most 8 classes.
+   */
+  style?: PictureStyle;
 }
 
 export interface SynthResult {
@@ -42,10 +46,11 @@ export async function synthDataset(dir: string, opts: SynthOptions = {}): Promis
   const size = opts.size ?? 128;
   const width = Math.round(size * (opts.aspect ?? 1));
   const seed = opts.seed ?? 0;
+  const style = opts.style ?? 'classic';
   for (const [name, v] of [['classes', classes], ['perClass', perClass], ['size', size]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new DataError(`synth: ${name} must be a positive integer, got ${v}`);
   }
-  if (opts.shapeOnly && classes > SHAPES.length) throw new DataError(`synth: shape-only datasets have at most ${SHAPES.length} classes, got ${classes}`);
+  if (style !== 'classic' && classes > SHAPES.length) throw new DataError(`synth: '${style}' datasets have at most ${SHAPES.length} classes, got ${classes}`);
   if (size < 16 || width < 16) throw new DataError(`synth: images must be at least 16 px a side, got ${width}x${size}`);
   const root = path.resolve(dir);
   const names = Array.from({ length: classes }, (_, c) => className(c, classes));
@@ -55,7 +60,7 @@ export async function synthDataset(dir: string, opts: SynthOptions = {}): Promis
   let bytes = 0;
   await mapLimit(jobs, 4, async ([c, i]) => {
     const rng = Rng.fromKey([DOMAIN_SYNTH, seed >>> 0, c, i]);
-    const rgb = drawPicture(width, size, c, classes, rng, opts.shapeOnly);
+    const rgb = drawPicture(width, size, c, classes, rng, style);
     const jpeg = await sharp(rgb, { raw: { width, height: size, channels: 3 } })
       .jpeg({ quality: opts.quality ?? 90 })
       .toBuffer();

@@ -23,15 +23,28 @@ export interface CommitRequest {
   metadata: string;
 }
 
+export interface ConsumerStartOptions {
+  /**
+   * Where to read each partition from instead of the group's committed positions: the
+   * position a trainer's checkpoint saved, which the group's commits may have run past.
+   * Offset -1 is the earliest retained message. These positions are committed at once, so
+   * the producers' back-pressure measures from them too.
+   */
+  from?: Map<number, CommittedPosition>;
+  /** Called at most once, when the transport can deliver nothing more (the broker went away). */
+  onError?: (e: Error) => void;
+}
+
 /** The trainer's side: one rank's topic, read by one consumer group. */
 export interface ConsumerTransport {
   readonly partitions: number;
   /**
-   * Reads the group's committed positions, then starts delivering messages from them (from
-   * the earliest retained offset where none was committed), partition by partition in
-   * offset order. A message may be delivered again after a rebalance; callers drop repeats.
+   * Reads the group's committed positions (or takes `from`), then starts delivering messages
+   * from them (from the earliest retained offset where none was committed), partition by
+   * partition in offset order, and returns the positions it starts at. A message may be
+   * delivered again after a rebalance; callers drop repeats.
    */
-  start(onMessage: (m: StreamMessage) => void): Promise<Map<number, CommittedPosition>>;
+  start(onMessage: (m: StreamMessage) => void, options?: ConsumerStartOptions): Promise<Map<number, CommittedPosition>>;
   pause(partition: number): void;
   resume(partition: number): void;
   commit(positions: CommitRequest[]): Promise<void>;

@@ -76,6 +76,13 @@ export interface IBOTLossOutput {
   cls: T.Tensor;
   patch: T.Tensor;
   total: T.Tensor;
+  /**
+   * Collapse monitor (no gradient), in nats: the mean entropy of the teacher's CLS targets,
+   * and the entropy of their batch average. Uniform collapse drives both to ln K, one-hot
+   * collapse both to 0; a healthy run has the first well below the second.
+   */
+  teacherEntropy: T.Tensor;
+  teacherBatchEntropy: T.Tensor;
 }
 
 export class IBOTLoss {
@@ -96,9 +103,13 @@ export class IBOTLoss {
   forward(x: IBOTLossInputs): IBOTLossOutput {
     const { studentTemp, lambda1, lambda2 } = this.cfg;
     const batch = x.teacherCls.shape[0] / 2;
-    const targets = T.noGrad(() =>
-      x.teacherCls.float().sub(this.center).div(x.teacherTemp).softmax(-1).chunk(2, 0),
-    );
+    const logTargets = T.noGrad(() => x.teacherCls.float().sub(this.center).div(x.teacherTemp).logSoftmax(-1));
+    const probs = T.noGrad(() => logTargets.exp());
+    const targets = probs.chunk(2, 0);
+    const [teacherEntropy, teacherBatchEntropy] = T.noGrad(() => {
+      const mean = probs.mean([0]);
+      return [probs.mul(logTargets).sum([1]).mean().neg(), mean.mul(mean.add(1e-12).log()).sum().neg()];
+    });
     const students = x.studentLocalCls ? T.cat([x.studentCls, x.studentLocalCls], 0) : x.studentCls;
     const logp = students.float().div(studentTemp).logSoftmax(-1); // [(2+L)B, K]
     const nCrops = logp.shape[0] / batch;
@@ -117,7 +128,7 @@ export class IBOTLoss {
     } else {
       patch = T.zeros([], { device: x.teacherCls.device });
     }
-    return { cls, patch, total: cls.add(patch) };
+    return { cls, patch, total: cls.add(patch), teacherEntropy, teacherBatchEntropy };
   }
 
   private pendingCls: T.Tensor | null = null;

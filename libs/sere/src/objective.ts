@@ -33,6 +33,9 @@ export interface ObjectiveOutput {
   ibotPatch: T.Tensor;
   pixel: T.Tensor;
   channel: T.Tensor;
+  /** See IBOTLossOutput: the collapse monitor. */
+  teacherEntropy: T.Tensor;
+  teacherBatchEntropy: T.Tensor;
   teacherCls: T.Tensor;
   teacherPatchMean: T.Tensor;
   studentCls: T.Tensor;
@@ -121,6 +124,8 @@ export function computeObjective(
     ibotPatch: ibot.patch,
     pixel: sere.pixel,
     channel: sere.channel,
+    teacherEntropy: ibot.teacherEntropy,
+    teacherBatchEntropy: ibot.teacherBatchEntropy,
     teacherCls: t.cls,
     teacherPatchMean: t.patchMean,
     studentCls,

@@ -46,6 +46,9 @@ export interface StepMetrics {
   ibotPatch: number;
   pixel: number;
   channel: number;
+  /** Collapse monitor, nats (see IBOTLossOutput): teacher target entropy, per image and of the batch mean. */
+  teacherEntropy: number;
+  teacherBatchEntropy: number;
   lr: number;
   wd: number;
   momentum: number;
@@ -120,7 +123,7 @@ export class SereTrainer {
     return T.scope(() => {
       const temps = { teacherTemp: this.schedules.teacherTemp[epoch], teacherPatchTemp: this.schedules.teacherPatchTemp[epoch] };
       const out = T.autocast(this.autocastDtype, () => computeObjective(this.nets, this.loss, this.objective, batch, temps, true));
-      const values = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel].map((t) => t.float().detach()), 0).toFloat32Array();
+      const values = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel, out.teacherEntropy, out.teacherBatchEntropy].map((t) => t.float().detach()), 0).toFloat32Array();
       if (!Number.isFinite(values[0])) throw new NonFiniteLossError(it, values[0]);
       this.loss.updateCenter(out.teacherCls, out.teacherPatchMean, f.accum_iter);
       const scaled = f.accum_iter > 1 ? out.total.div(f.accum_iter) : out.total;
@@ -145,6 +148,8 @@ export class SereTrainer {
         ibotPatch: values[3],
         pixel: values[4],
         channel: values[5],
+        teacherEntropy: values[6],
+        teacherBatchEntropy: values[7],
         lr,
         wd,
         momentum,

@@ -78,6 +78,17 @@ function copyInto(target: T.Tensor, value: T.PthValue, what: string, source: str
   T.noGrad(() => T.scope(() => T.call('aten::copy_', '', [target, T.fromPthTensor(value, target.device)])));
 }
 
+/**
+ * Epochs done and the data position of a checkpoint written by trainingState, read without
+ * building a network: a stream source needs its position before the networks exist, since
+ * the epoch length it learns sizes their schedules. CRCs are checked by the full restore.
+ */
+export function readResumePosition(file: Buffer, source: string): { epoch: number; dataPosition: T.PthValue } {
+  const value = T.readPth(file, source, { verifyCrc: false });
+  const sere = field(value, 'sere', source) as T.PthDict;
+  return { epoch: Number(field(value, 'epoch', source)), dataPosition: sere.data_position ?? null };
+}
+
 /** Loads a checkpoint written by trainingState into a trainer built with the same flags. */
 export function restoreTrainingState(trainer: SereTrainer, value: T.PthValue, source: string): ResumeInfo {
   for (const [key, net] of [['student', trainer.nets.student], ['teacher', trainer.nets.teacher]] as const) {

@@ -2,7 +2,7 @@
  * `sere data synth <dir>` and `sere data scan <dir> [--json]`: thin shells over
  * synthDataset and scanDataset in @sere/data. Each returns the process exit code.
  */
-import { DataError, formatScanReport, scanDataset, synthDataset } from '@sere/data';
+import { DataError, formatScanReport, scanDataset, synthDataset, type PictureStyle } from '@sere/data';
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
 const stdio: Out = { log: (s) => console.log(s), error: (s) => console.error(s) };
@@ -35,12 +35,19 @@ function int(values: Map<string, string>, name: string, fallback: number): numbe
   return n;
 }
 
-export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0]';
+export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style classic|shape-only|scattered]';
+const STYLES: readonly PictureStyle[] = ['classic', 'shape-only', 'scattered'];
 export const SCAN_USAGE = 'usage: sere data scan <dir> [--json] [--max-pixels N]';
+
+function style(v: string | undefined): PictureStyle {
+  if (v === undefined) return 'classic';
+  if (!(STYLES as string[]).includes(v)) throw new DataError(`--style must be one of ${STYLES.join(', ')}, got '${v}'`);
+  return v as PictureStyle;
+}
 
 export async function runDataSynth(args: string[], out: Out = stdio): Promise<number> {
   try {
-    const { positional, values } = flags(args, ['classes', 'per-class', 'size', 'seed']);
+    const { positional, values } = flags(args, ['classes', 'per-class', 'size', 'seed', 'style']);
     if (positional.length !== 1) {
       out.error(SYNTH_USAGE);
       return 2;
@@ -51,6 +58,7 @@ export async function runDataSynth(args: string[], out: Out = stdio): Promise<nu
       perClass: int(values, 'per-class', 100),
       size: int(values, 'size', 128),
       seed: int(values, 'seed', 0),
+      style: style(values.get('style')),
     });
     out.log(`wrote ${r.files} JPEGs in ${r.classes.length} classes to ${r.root} (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return 0;

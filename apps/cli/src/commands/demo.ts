@@ -1,5 +1,5 @@
 /**
- * sere demo [--json] [--dir runs/demo] [--data data/demo] [--minutes N]
+ * sere demo [--json] [--dir runs/demo] [--data data/demo-v2] [--minutes N]
  * The README's first command: makes the embedded dataset if it is missing, pretrains
  * vit_tiny with iBOT + SERE on the CPU, then compares k-NN and linear-probe accuracy of the
  * pretrained teacher with the same architecture at random initialisation. Writes
@@ -18,26 +18,55 @@ import { backboneFor } from './eval';
 import { openRunStore } from '../run-store';
 import { UsageError } from '../usage';
 
-export const usage = 'sere demo [--json] [--dir runs/demo] [--data data/demo] [-- training flags]';
+export const usage = 'sere demo [--json] [--dir runs/demo] [--data data/demo-v2] [-- training flags]';
 
 /**
- * The demo's dataset: 8 classes of procedurally drawn shapes, JPEG, 128 px. Only the shape
- * tells the class (colours and gratings are random), so a random network's colour
- * statistics do not solve it and the comparison shows what pretraining learned.
+ * The demo's dataset: 8 classes of procedurally drawn shapes, JPEG, 128 px, 150 per class:
+ * several light copies of the class's shape on a darker grey texture (libs/data draw.ts,
+ * style 'scattered'). Only the shape tells the class, and it is also nearly the only thing
+ * the crops of one picture share, which is what self-supervised pretraining learns. (The
+ * first version, one shape on a random hue and grating, taught it hue and grating.) The
+ * folder name carries the version so an old copy is not reused.
  */
-const DATASET = { classes: 8, perClass: 75, size: 128, seed: 0, shapeOnly: true };
+const DATASET = { classes: 8, perClass: 150, size: 128, seed: 0, style: 'scattered' } as const;
 /**
  * Crop and eval sizes chosen so the demo fits in about 11 minutes on 2 cores (the reference
- * uses 224/96). Measured 2026-11-28 on 2 cores: 5.5 images/s, 656 s in all; k-NN (k=20)
- * 17.5 % vs 16.7 % for random init, linear probe 19.2 % vs 21.7 % (chance 12.5 %): six
- * epochs barely move the features yet.
+ * uses 224/96); 225 iterations of 16 images. The other settings keep this short run out of
+ * collapse (watch H(teacher) in the progress line): flat teacher temperatures (the
+ * reference's 0.04 -> 0.07 ramp collapsed to uniform outputs the moment 0.07 was reached),
+ * out_dim 256, a low lr, flat weight decay, a faster teacher (0.98) and a normalised last
+ * layer. docs/DECISIONS.md lists the settings tried and what each gave.
  */
-const DEMO_FLAGS = ['--global_size', '64', '--local_size', '32', '--local_crops_number', '2', '--epochs', '6', '--batch_size_per_gpu', '16', '--lr', '0.01', '--momentum_teacher', '0.99', '--saveckp_freq', '100'];
+const DEMO_FLAGS = [
+  '--global_size', '64', '--local_size', '32', '--local_crops_number', '2', '--epochs', '3', '--batch_size_per_gpu', '16',
+  '--lr', '0.005', '--out_dim', '256', '--teacher_temp', '0.04', '--teacher_patch_temp', '0.04', '--weight_decay_end', '0.04',
+  '--momentum_teacher', '0.98', '--norm_last_layer', 'true', '--saveckp_freq', '100',
+];
+
+/**
+ * A demo folder left by a run with other settings (an older version, other `--` flags) is
+ * renamed, not resumed nor deleted: resuming would mix two configurations, and deleting
+ * would lose someone's results. An interrupted run with the same settings is resumed.
+ */
+function setAsideOtherRun(dir: string, config: object, say: (l: string) => void): void {
+  const previous = path.join(dir, 'config.json');
+  if (!fs.existsSync(previous)) return;
+  let same = false;
+  try {
+    same = JSON.stringify(JSON.parse(fs.readFileSync(previous, 'utf8'))) === JSON.stringify(config);
+  } catch {
+    // An unreadable config.json is a different run too.
+  }
+  if (same) return;
+  const aside = `${dir}.previous-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(dir, aside);
+  say(`${dir} held a run with other settings; moved it to ${aside}`);
+}
 
 export async function demo(argv: string[]): Promise<number> {
   let json = false;
   let dir = 'runs/demo';
-  let data = 'data/demo';
+  let data = 'data/demo-v2';
   // Training flags after `--` override the demo's (e.g. `-- --epochs 20` for a longer run).
   const split = argv.indexOf('--');
   const extra = split >= 0 ? argv.slice(split + 1) : [];
@@ -59,6 +88,7 @@ export async function demo(argv: string[]): Promise<number> {
 
   // ---- pretraining ----
   const config = parseFlags([...recipes.cpu_demo.argv, ...DEMO_FLAGS, '--data_path', data, '--output_dir', dir, '--threads', String(Math.max(1, os.cpus().length)), ...extra]);
+  setAsideOtherRun(dir, config, say);
   const store = await openRunStore({ kind: 'local', path: dir });
   say(`pretraining ${config.arch} for ${config.epochs} epochs on the CPU (checkpoints in ${dir})`);
   const run = await runTraining({ config, store, dataDir: data, write: say });
@@ -81,10 +111,10 @@ export async function demo(argv: string[]): Promise<number> {
     seconds: (Date.now() - t0) / 1000,
     train: { iterations: run.iterations, images_per_s: run.imagesPerSecond, epochs: config.epochs },
   };
-  const curves: Record<string, number[]> = { loss: [], cls: [], patch: [], pixel: [], channel: [] };
+  const curves: Record<string, number[]> = { loss: [], cls: [], patch: [], pixel: [], channel: [], teacher_entropy: [] };
   for (const line of fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)) {
     const m = JSON.parse(line);
-    for (const key of Object.keys(curves)) curves[key].push(m[key]);
+    for (const key of Object.keys(curves)) if (typeof m[key] === 'number') curves[key].push(m[key]);
   }
   const report = { ...summary, full: { pretrained: pre, random: rnd } };
   fs.writeFileSync(path.join(dir, 'demo-report.json'), JSON.stringify(report, null, 2) + '\n');

@@ -1,8 +1,9 @@
 /**
  * sere train [reference training flags] [--device] [--precision] [--data] [--store] ...
  * Parses the reference's flags (snake_case or kebab-case), prints and saves the resolved
- * configuration, then trains; Ctrl-C finishes the current step, saves a checkpoint and
- * exits, and running the same command again continues from it.
+ * configuration, then trains on a folder or on the data service's Kafka stream; Ctrl-C
+ * finishes the current step, saves a checkpoint and exits, and running the same command
+ * again continues from it.
  */
 import { dataSource, formatHelp, parseFlags, storeLocation, wantsHelp } from '@sere/config';
 import { runTraining, TrainingError } from '@sere/trainer';
@@ -14,10 +15,8 @@ export async function train(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parseFlags(argv);
+  // A folder (--data_path or --data DIR) or the data service's stream (--data kafka://broker/prefix).
   const data = dataSource(config);
-  if (data.kind !== 'folder') {
-    throw new TrainingError(`--data ${config.data}: training from Kafka runs in the trainer service; sere train reads a local folder`, 2);
-  }
   const store = await openRunStore(storeLocation(config));
   const write = (line: string) => process.stdout.write(line + '\n');
   write(`sere train — resolved configuration (also saved as ${store.describe('config.json')}):`);
@@ -35,7 +34,7 @@ export async function train(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const r = await runTraining({ config, store, dataDir: data.path, write, stopRequested: () => stop });
+    const r = await runTraining({ config, store, dataDir: data.kind === 'folder' ? data.path : undefined, write, stopRequested: () => stop });
     write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
     return 0;
   } catch (e) {

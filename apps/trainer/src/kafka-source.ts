@@ -1,0 +1,252 @@
+/**
+ * Batches for `sere train --data kafka://broker/prefix`: the data service's stream for this
+ * trainer (topic <prefix>.rank0), read by BatchConsumer, shaped like LocalSource.
+ *
+ * - Epoch length: every message's header carries the rank's images per epoch (from the
+ *   producer's EpochPlan), so a new run waits for its first batch and reads it there; a
+ *   resumed run has it from its checkpoint. Every later batch must agree.
+ * - drop_last: the short batch that ends an epoch is not trained on, as in the reference's
+ *   loader and LocalSource. An epoch that holds fewer images than planned (the data service
+ *   leaves out files it cannot decode) ends early; the schedules skip its missing iterations.
+ * - Exact resume: position() is the consumer's position after the last batch handed out,
+ *   which the checkpoint saves; a resumed run starts the consumer there (stream-position.ts).
+ * - Commits: a batch is committed as it is handed out, so the producers' back-pressure
+ *   (which waits on the group's commits) moves with the trainer. The commit may run ahead of
+ *   the checkpoint; resuming does not read it, and the messages stay in the topic.
+ * - To tell whether a batch is its epoch's last, the next batch is read before it is handed
+ *   out; with commits at hand-out the producers need no more room ahead of the commits than
+ *   for a reader without read-ahead.
+ */
+import {
+  BatchConsumer,
+  isBrokerUnreachable,
+  kafkaClient,
+  KafkaConsumerTransport,
+  rankTopic,
+  StreamUnavailableError,
+  type Batch,
+  type CommitRequest,
+  type ConsumerEvent,
+  type ConsumerTransport,
+} from '@sere/data';
+import type { PthValue } from '@sere/torch';
+import type { BatchSource, SourceBatch, StartPosition } from './batch-source';
+import { TrainingError } from './errors';
+import { readFrom, streamPositionToPth } from './stream-position';
+
+/** Exit code for a broker or data service that is not there (sysexits' EX_UNAVAILABLE, as the stores use). */
+export const EXIT_UNAVAILABLE = 69;
+
+/** The view shapes the run's flags expect; batches of any other shape are refused. */
+export interface ViewShape {
+  globalSize: number;
+  localSize: number;
+  localCrops: number;
+  maskGrid: number;
+}
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  prefix: string;
+  batchSize: number;
+  views: ViewShape;
+  write: (line: string) => void;
+  /** How long a wait for the stream lasts before the run says it is waiting (and again each time as long). */
+  waitNoticeMs?: number;
+}
+
+/** How --data names the stream, for messages. */
+const url = (o: KafkaSourceOptions) => `kafka://${o.brokers.join(',')}/${o.prefix}`;
+
+/** The message and exit code for a failure of the stream; other errors pass through. */
+export function streamFailure(e: unknown, o: KafkaSourceOptions): unknown {
+  if (e instanceof TrainingError) return e;
+  const at = `--data ${url(o)}`;
+  const brokers = `${o.brokers.length > 1 ? 'brokers' : 'broker'} ${o.brokers.join(', ')}`;
+  if (e instanceof StreamUnavailableError && e.reason === 'no-topic') {
+    return new TrainingError(`${at}: ${e.message} Start it, then run the same command again.`, EXIT_UNAVAILABLE);
+  }
+  if (e instanceof StreamUnavailableError && e.reason === 'broker-unreachable') {
+    return new TrainingError(`${at}: cannot reach the Kafka ${brokers} (${e.message}). Start the broker or correct the address, then run the same command again.`, EXIT_UNAVAILABLE);
+  }
+  if (e instanceof StreamUnavailableError || isBrokerUnreachable(e)) {
+    return new TrainingError(
+      `${at}: lost the Kafka ${brokers} (${(e as Error).message}). The last checkpoint is intact: once the broker is back, run the same command again to continue from it.`,
+      EXIT_UNAVAILABLE,
+    );
+  }
+  return e;
+}
+
+export class KafkaSource implements BatchSource {
+  readonly itersPerEpoch: number;
+  /** Images per epoch of this trainer's stream, from the producer's plan. */
+  readonly imagesPerEpoch: number;
+  private readonly topic: string;
+  /** A batch read ahead that belongs to a later epoch (or the first batch, read to learn the epoch length). */
+  private pending: Batch | null;
+  /** The position after the last batch handed out (or passed over); what position() saves. */
+  private used: CommitRequest[];
+  private commitFailure: unknown = null;
+
+  private constructor(
+    private readonly consumer: BatchConsumer,
+    private readonly o: KafkaSourceOptions,
+    start: { topic: string; imagesPerEpoch: number; pending: Batch | null; used: CommitRequest[] },
+  ) {
+    this.topic = start.topic;
+    this.imagesPerEpoch = start.imagesPerEpoch;
+    this.pending = start.pending;
+    this.used = start.used;
+    this.itersPerEpoch = Math.floor(start.imagesPerEpoch / o.batchSize);
+    if (this.itersPerEpoch === 0) {
+      throw new TrainingError(
+        `--data ${url(o)}: the stream holds ${start.imagesPerEpoch} images per epoch for this trainer, fewer than one batch of --batch_size_per_gpu ${o.batchSize}`,
+        2,
+      );
+    }
+    if (start.pending) this.check(start.pending);
+  }
+
+  /** Connects to the broker, waits for the data service's topic, and opens the source on it. */
+  static async connect(o: KafkaSourceOptions, start: () => Promise<StartPosition>, tuning: { retries?: number; topicWaitMs?: number } = {}): Promise<KafkaSource> {
+    // About 12 s of retries at start and 20 s mid-run: a broker restart passes unnoticed, a
+    // broker that stays away ends the run with the checkpoint intact.
+    const retries = tuning.retries ?? 6;
+    let transport: KafkaConsumerTransport;
+    try {
+      const kafka = kafkaClient({ brokers: o.brokers, prefix: o.prefix, clientId: 'sere-trainer', logLevel: 'nothing', retries });
+      transport = await KafkaConsumerTransport.connect(kafka, o.prefix, 0, { topicWaitMs: tuning.topicWaitMs ?? 60_000, retries });
+    } catch (e) {
+      throw streamFailure(e, o);
+    }
+    return KafkaSource.open(transport, start, o);
+  }
+
+  /** Opens the source on a connected transport of rank 0's topic (FakeBroker in tests). */
+  static async open(transport: ConsumerTransport, start: () => Promise<StartPosition>, o: KafkaSourceOptions): Promise<KafkaSource> {
+    const topic = rankTopic(o.prefix, 0);
+    let consumer: BatchConsumer | null = null;
+    try {
+      const at = readFrom(await start(), topic, transport.partitions);
+      consumer = new BatchConsumer(transport, { rank: 0, batchSize: o.batchSize, from: at.from, onEvent: (e) => report(e, topic, o.write) });
+      await consumer.start();
+      const pending = at.imagesPerEpoch === null ? await waiting(consumer.next(), topic, o) : null;
+      const used = [...at.from].map(([partition, c]) => ({ partition, offset: c.offset, metadata: c.metadata ?? '' }));
+      const source = new KafkaSource(consumer, o, { topic, imagesPerEpoch: at.imagesPerEpoch ?? pending!.rankEpochSize, pending, used });
+      o.write(`data: ${topic} at ${o.brokers.join(', ')}, ${source.imagesPerEpoch} images per epoch for this trainer; ${source.itersPerEpoch} iterations per epoch`);
+      return source;
+    } catch (e) {
+      await (consumer ?? transport).close().catch(() => undefined);
+      throw streamFailure(e, o);
+    }
+  }
+
+  async *epoch(epoch: number, startStep: number): AsyncGenerator<SourceBatch> {
+    const B = this.o.batchSize;
+    let step = startStep;
+    let batch = await this.take();
+    if (batch.epoch < epoch) throw new TrainingError(`--data ${url(this.o)}: the stream is at epoch ${batch.epoch + 1} but the run at epoch ${epoch + 1}`, 2);
+    for (;;) {
+      if (batch.epoch > epoch) {
+        this.pending = batch;
+        break;
+      }
+      if (batch.samples.length < B) {
+        // The epoch's short last batch: passed over (drop_last), its position kept.
+        this.use(batch);
+        break;
+      }
+      if (step >= this.itersPerEpoch) {
+        throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds more than the ${this.imagesPerEpoch} images its header announces`, 2);
+      }
+      this.use(batch);
+      const next = batch.endOfEpoch ? null : await this.take();
+      const last = next === null || next.epoch !== epoch || next.samples.length < B;
+      yield { epoch, step, samples: batch.samples, last };
+      step++;
+      if (next === null) break;
+      batch = next;
+    }
+    if (step === startStep) {
+      throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds no full batch of ${B} images from iteration ${startStep + 1} on`, 2);
+    }
+    if (step < this.itersPerEpoch) {
+      this.o.write(
+        `warning: epoch ${epoch + 1} of the stream ended after ${step} of ${this.itersPerEpoch} iterations: it held fewer than its ${this.imagesPerEpoch} images ` +
+          '(the data service leaves out images it cannot use; see its log)',
+      );
+    }
+  }
+
+  position(): PthValue {
+    return streamPositionToPth({ topic: this.topic, imagesPerEpoch: this.imagesPerEpoch, partitions: this.used });
+  }
+
+  async close(): Promise<void> {
+    await this.consumer.close();
+  }
+
+  /** The next batch: the one read ahead, or the consumer's next; a failed commit or a lost broker ends the run here. */
+  private async take(): Promise<Batch> {
+    try {
+      if (this.commitFailure) throw this.commitFailure;
+      const pending = this.pending;
+      this.pending = null;
+      const b = pending ?? (await waiting(this.consumer.next(), this.topic, this.o));
+      this.check(b);
+      return b;
+    } catch (e) {
+      throw streamFailure(e, this.o);
+    }
+  }
+
+  /** Marks `b` as the position to save and commits it; a commit failure surfaces at the next take(). */
+  private use(b: Batch): void {
+    this.used = b.commit;
+    this.consumer.done(b).catch((e: unknown) => (this.commitFailure ??= e));
+  }
+
+  private check(b: Batch): void {
+    if (b.rankEpochSize !== this.imagesPerEpoch) {
+      throw new TrainingError(
+        `--data ${url(this.o)}: epoch ${b.epoch + 1} of the stream holds ${b.rankEpochSize} images for this trainer, the run was sized for ${this.imagesPerEpoch}: ` +
+          'the data service\'s dataset changed under the run; use a new topic prefix and output location for a new dataset',
+        2,
+      );
+    }
+    const v = this.o.views;
+    const s = b.samples[0];
+    const sizes = s.views.map((x) => x.size);
+    const want = [v.globalSize, v.globalSize, ...Array<number>(v.localCrops).fill(v.localSize)];
+    if (sizes.join() !== want.join() || s.maskGrid !== v.maskGrid) {
+      const crops = (l: number[]) => `${l.slice(0, 2).join('/')} px global and ${l.length - 2} local crops${l.length > 2 ? ` of ${l[2]} px` : ''}`;
+      throw new TrainingError(
+        `--data ${url(this.o)}: the data service sends ${crops(sizes)} with ${s.maskGrid}×${s.maskGrid} masks; this run's flags want ${crops(want)} with ` +
+          `${v.maskGrid}×${v.maskGrid} masks; start the data service with the run's --global_size, --local_size, --local_crops_number and --patch_size`,
+        2,
+      );
+    }
+  }
+}
+
+/** Logs what the consumer drops; messages of epochs before the run's start are passed over on purpose and not logged. */
+function report(e: ConsumerEvent, topic: string, write: (line: string) => void): void {
+  if (e.type === 'wire-error') write(`warning: ${topic} partition ${e.partition} offset ${e.offset}: unreadable message dropped (${e.kind}: ${e.message})`);
+  else if (e.type === 'wrong-rank') write(`warning: ${topic} partition ${e.partition} offset ${e.offset}: message for rank ${e.rank} dropped`);
+  else if (e.type === 'missing-slot') write(`warning: slot ${e.slot} of epoch ${e.epoch + 1} never arrived on ${topic}; its images are missing from the epoch`);
+}
+
+/** Awaits a batch, saying so when the stream keeps the run waiting. */
+async function waiting<T>(p: Promise<T>, topic: string, o: KafkaSourceOptions): Promise<T> {
+  const every = o.waitNoticeMs ?? 30_000;
+  const started = Date.now();
+  const timer = setInterval(() => {
+    o.write(`waiting for batches on ${topic} at ${o.brokers.join(', ')} for ${Math.round((Date.now() - started) / 1000)} s (is the data service running, and streaming this epoch?)`);
+  }, every);
+  try {
+    return await p;
+  } finally {
+    clearInterval(timer);
+  }
+}

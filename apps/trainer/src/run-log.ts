@@ -1,0 +1,84 @@
+/**
+ * The run's two logs, kept consistent with its checkpoint: metrics.jsonl (one JSON line
+ * per iteration) and log.txt (one per finished epoch, the reference's fields).
+ *
+ * Lines are written before the checkpoint that covers them, so a run killed in between
+ * leaves lines the resumed run will produce again. On resume every line at or past the
+ * checkpoint's position is dropped, which makes a killed-and-resumed run's logs equal to
+ * those of a run that was never stopped.
+ */
+import { TrainingError } from './errors';
+import type { RunStore } from './run-store';
+
+export const METRICS = 'metrics.jsonl';
+export const EPOCH_LOG = 'log.txt';
+
+/** Per-iteration metrics are flushed at most this often mid-epoch (object stores rewrite the whole log). */
+const FLUSH_EVERY_MS = 30_000;
+
+type Line = Record<string, number>;
+
+function parseLines(text: string, file: string): Line[] {
+  const raw = text.split('\n');
+  const out: Line[] = [];
+  for (const [i, l] of raw.entries()) {
+    if (!l.trim()) continue;
+    try {
+      out.push(JSON.parse(l) as Line);
+    } catch {
+      // Only the last line can be cut short (a kill mid-append); it is written again.
+      if (raw.slice(i + 1).some((r) => r.trim())) throw new TrainingError(`${file}: line ${i + 1} is not JSON; fix or remove the file to continue`, 2);
+    }
+  }
+  return out;
+}
+
+export class RunLog {
+  private pending: string[] = [];
+  private lastFlush = Date.now();
+
+  private constructor(
+    private readonly store: RunStore,
+    /** This epoch's lines written before a resume, so the epoch average covers the whole epoch. */
+    readonly resumedEpochLines: Line[],
+  ) {}
+
+  /**
+   * Opens the logs of a run that continues at iteration `it` of epoch `epoch` (0, 0 for a
+   * new run), dropping lines that belong to work the checkpoint does not hold.
+   */
+  static async open(store: RunStore, at: { it: number; epoch: number }): Promise<RunLog> {
+    const metrics = await RunLog.trim(store, METRICS, (l) => l.it < at.it);
+    await RunLog.trim(store, EPOCH_LOG, (l) => l.epoch < at.epoch);
+    return new RunLog(store, metrics.filter((l) => l.epoch === at.epoch));
+  }
+
+  private static async trim(store: RunStore, name: string, keep: (l: Line) => boolean): Promise<Line[]> {
+    if (!(await store.exists(name))) return [];
+    const text = (await store.get(name, { verify: 'if-present' })).toString('utf8');
+    const lines = parseLines(text, store.describe(name));
+    const kept = lines.filter(keep);
+    const body = kept.map((l) => JSON.stringify(l) + '\n').join('');
+    if (body !== text) await store.put(name, Buffer.from(body));
+    return kept;
+  }
+
+  /** Queues one iteration's metrics; written in batches (see FLUSH_EVERY_MS). */
+  async iteration(line: Line): Promise<void> {
+    this.pending.push(JSON.stringify(line));
+    if (Date.now() - this.lastFlush >= FLUSH_EVERY_MS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.lastFlush = Date.now();
+    if (!this.pending.length) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    await this.store.append(METRICS, text);
+  }
+
+  async epoch(line: Line): Promise<void> {
+    await this.flush();
+    await this.store.append(EPOCH_LOG, JSON.stringify(line) + '\n');
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * `sere demo --json` end to end on a tiny dataset and tiny flags: the last stdout line is
+ * the JSON summary the README promises, the reports are written, and a demo folder left by
+ * a run with other settings is moved aside rather than resumed or deleted.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { synthDataset } from '@sere/data';
+
+jest.setTimeout(240_000);
+
+const SERE = path.resolve(__dirname, '../../apps/cli/bin/sere.js');
+const TINY = [
+  '--epochs', '1', '--warmup_epochs', '1', '--warmup_teacher_temp_epochs', '1', '--batch_size_per_gpu', '8', '--global_size', '32',
+  '--local_size', '16', '--out_dim', '64', '--head_hidden_dim', '64', '--head_bottleneck_dim', '32', '--threads', '1', '--data_workers', '1',
+];
+
+function demo(dir: string, data: string, extra: string[] = []) {
+  const r = spawnSync(process.execPath, [SERE, 'demo', '--json', '--dir', dir, '--data', data, '--', ...TINY, ...extra], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sere demo', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-demo-'));
+  const data = path.join(root, 'data');
+  const dir = path.join(root, 'run');
+  beforeAll(() => synthDataset(data, { classes: 3, perClass: 10, size: 48, seed: 1, style: 'scattered' }));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('ends with one JSON line: k-NN and linear probe, pretrained and random, and the seconds', () => {
+    const r = demo(dir, data);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1); // with --json, stdout holds the summary alone
+    const s = JSON.parse(lines[0]);
+    for (const part of [s.knn.pretrained, s.knn.random, s.linear.pretrained, s.linear.random]) {
+      expect(part).toEqual({ top1: expect.any(Number), top5: expect.any(Number) });
+      expect(part.top1).toBeGreaterThanOrEqual(0);
+      expect(part.top1).toBeLessThanOrEqual(part.top5);
+      expect(part.top5).toBeLessThanOrEqual(100);
+    }
+    expect(s.seconds).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/pretraining vit_tiny for 1 epochs/);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'demo-report.json'), 'utf8'));
+    expect(report.knn.pretrained).toEqual(s.knn.pretrained);
+    expect(report.train.iterations).toBe(3); // 30 images, batch 8, drop_last
+    const html = fs.readFileSync(path.join(dir, 'demo-report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain(s.knn.pretrained.top1.toFixed(1));
+  });
+
+  it('moves a demo folder with other settings aside instead of resuming it', () => {
+    const r = demo(dir, data, ['--out_dim', '32']);
+    expect(r.code).toBe(0);
+    const aside = fs.readdirSync(root).filter((f) => f.startsWith('run.previous-'));
+    expect(aside).toHaveLength(1);
+    expect(r.stderr).toContain(`moved it to ${path.join(root, aside[0])}`);
+    expect(fs.existsSync(path.join(root, aside[0], 'checkpoint.pth'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).out_dim).toBe(32);
+  });
+});
