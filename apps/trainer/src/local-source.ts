@@ -24,8 +24,6 @@ export interface LocalSourceOptions {
   onBadFile?: (path: string, kind: string, message: string) => void;
 }
 
-export type LocalBatch = SourceBatch;
-
 export class LocalSource implements BatchSource {
   private readonly pool: Piscina;
   readonly itersPerEpoch: number;
@@ -56,15 +54,15 @@ export class LocalSource implements BatchSource {
     throw new Error(`--data_path ${this.opts.index.root}: no image could be decoded`);
   }
 
-  private batch(order: Uint32Array, epoch: number, step: number): Promise<LocalBatch> {
+  private batch(order: Uint32Array, epoch: number, step: number): Promise<SourceBatch> {
     const b = this.opts.batchSize;
     return Promise.all(Array.from({ length: b }, (_, i) => this.sample(order, step * b + i, epoch))).then((samples) => ({ epoch, step, samples, last: step + 1 === this.itersPerEpoch }));
   }
 
   /** Batches of `epoch` from batch `startStep` on, `prefetch` ahead. */
-  async *epoch(epoch: number, startStep = 0): AsyncGenerator<LocalBatch> {
+  async *epoch(epoch: number, startStep = 0): AsyncGenerator<SourceBatch> {
     const order = epochPermutation(this.opts.seed, epoch, this.opts.index.entries.length);
-    const ahead: Promise<LocalBatch>[] = [];
+    const ahead: Promise<SourceBatch>[] = [];
     let next = startStep;
     const fill = () => {
       while (ahead.length <= this.opts.prefetch && next < this.itersPerEpoch) {

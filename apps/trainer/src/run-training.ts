@@ -53,6 +53,12 @@ async function readOutside(file: string): Promise<Buffer> {
   }
 }
 
+/** Where a checkpoint continues: its data position, or the start of the epoch it records. */
+function continuesAt(saved: { epoch: number; dataPosition: PthValue }): StartPosition {
+  const pos = saved.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
+  return { epoch: pos?.epoch ?? saved.epoch, step: pos?.step ?? 0, source: pos?.source ?? null };
+}
+
 interface Checkpoint {
   bytes: Buffer;
   /** How errors about its contents name it. */
@@ -85,9 +91,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const startAt = async (): Promise<StartPosition> => {
     const ck = await checkpoint();
     if (!ck) return { epoch: 0, step: 0, source: null };
-    const r = readResumePosition(ck.bytes, ck.name);
-    const pos = r.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
-    return { epoch: pos?.epoch ?? r.epoch, step: pos?.step ?? 0, source: pos?.source ?? null };
+    return continuesAt(readResumePosition(ck.bytes, ck.name));
   };
   const source = await sourceOf(o.config, { dataDir: o.dataDir, source: o.source, write: o.write })(startAt);
 
@@ -101,10 +105,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     let startStep = 0;
     const ck = await checkpoint();
     if (ck) {
-      const info = await worker.restore(ck.bytes, ck.name);
-      const pos = info.dataPosition as { epoch?: number; step?: number } | null;
-      startEpoch = pos?.epoch ?? info.epoch;
-      startStep = pos?.step ?? 0;
+      ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore(ck.bytes, ck.name)));
       o.write(`resumed from ${ck.where}: epoch ${startEpoch + 1}, iteration ${startStep + 1}`);
     }
     await o.store.put('config.json', Buffer.from(JSON.stringify(c, null, 2) + '\n'));

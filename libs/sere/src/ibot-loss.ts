@@ -103,12 +103,14 @@ export class IBOTLoss {
   forward(x: IBOTLossInputs): IBOTLossOutput {
     const { studentTemp, lambda1, lambda2 } = this.cfg;
     const batch = x.teacherCls.shape[0] / 2;
-    const logTargets = T.noGrad(() => x.teacherCls.float().sub(this.center).div(x.teacherTemp).logSoftmax(-1));
-    const probs = T.noGrad(() => logTargets.exp());
+    const logits = T.noGrad(() => x.teacherCls.float().sub(this.center).div(x.teacherTemp));
+    // The targets are a softmax, as the reference computes them; the monitor takes the log
+    // from logSoftmax, since a softmax that underflows to 0 has no usable log.
+    const probs = T.noGrad(() => logits.softmax(-1));
     const targets = probs.chunk(2, 0);
     const [teacherEntropy, teacherBatchEntropy] = T.noGrad(() => {
       const mean = probs.mean([0]);
-      return [probs.mul(logTargets).sum([1]).mean().neg(), mean.mul(mean.add(1e-12).log()).sum().neg()];
+      return [probs.mul(logits.logSoftmax(-1)).sum([1]).mean().neg(), mean.mul(mean.add(1e-12).log()).sum().neg()];
     });
     const students = x.studentLocalCls ? T.cat([x.studentCls, x.studentLocalCls], 0) : x.studentCls;
     const logp = students.float().div(studentTemp).logSoftmax(-1); // [(2+L)B, K]
