@@ -19,10 +19,15 @@ export interface SourceChoice {
   write: (line: string) => void;
 }
 
-function viewRecipe(c: SereConfig): ViewRecipe {
+/** Crops must tile into whole patches, whoever makes them. */
+function checkViewSizes(c: SereConfig): void {
   for (const [flag, px] of [['--global_size', c.global_size], ['--local_size', c.local_size]] as const) {
     if (px % c.patch_size !== 0) throw new TrainingError(`${flag}: ${px} px is not a multiple of --patch_size ${c.patch_size}`, 2);
   }
+}
+
+function viewRecipe(c: SereConfig): ViewRecipe {
+  checkViewSizes(c);
   return {
     globalCropsScale: [c.global_crops_scale[0], c.global_crops_scale[1]],
     localCropsScale: [c.local_crops_scale[0], c.local_crops_scale[1]],
@@ -63,7 +68,7 @@ export function sourceOf(c: SereConfig, o: SourceChoice): SourceFactory {
   if (o.source) return o.source;
   const data = o.dataDir !== undefined ? ({ kind: 'folder', path: o.dataDir } as const) : dataSource(c);
   if (data.kind === 'folder') return folderSource(c, o, data.path);
-  viewRecipe(c); // the same checks of the view sizes as for a folder
+  checkViewSizes(c);
   const views = { globalSize: c.global_size, localSize: c.local_size, localCrops: c.local_crops_number, maskGrid: c.global_size / c.patch_size };
   return (start) => KafkaSource.connect({ brokers: data.brokers, prefix: data.topic, batchSize: c.batch_size_per_gpu, views, write: o.write }, start);
 }
