@@ -33,18 +33,10 @@ LOG4J="$STATE_DIR/log4j.properties"
 PID_FILE="$STATE_DIR/kafka.pid"
 LOG_FILE="$STATE_DIR/kafka.log"
 
-say() { echo "kafka.sh: $*"; }
-die() { echo "kafka.sh: error: $*" >&2; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null || return 1
-  echo "$pid"
-}
+SERVICE=kafka.sh
+PROCESS_MARK=kafka.Kafka
+# shellcheck source=../lib/service.sh
+source "$REPO_ROOT/scripts/lib/service.sh"
 
 fetch() {
   if [[ -f "$JARS_DIR/.complete" ]]; then return 0; fi
@@ -170,25 +162,7 @@ start() {
   say "ready on 127.0.0.1:$KAFKA_PORT after ${waited}s (pid $(cat "$PID_FILE"))"
 }
 
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    say "not running"
-    rm -f "$PID_FILE"
-    return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid ignored SIGTERM for 30s; sending SIGKILL"
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PID_FILE"
-  say "stopped (pid $pid)"
-}
+stop() { stop_service TERM 30; }
 
 status() {
   if pid="$(running_pid)"; then

@@ -54,18 +54,10 @@ PID_FILE="$STATE_DIR/weed.pid"
 LOG_FILE="$STATE_DIR/weed.log"
 ENDPOINT="http://127.0.0.1:$PORT"
 
-say() { echo "s3.sh: $*"; }
-die() { echo "s3.sh: error: $*" >&2; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && grep -q 'weed' "/proc/$pid/cmdline" 2>/dev/null || return 1
-  echo "$pid"
-}
+SERVICE=s3.sh
+PROCESS_MARK=weed
+# shellcheck source=../lib/service.sh
+source "$REPO_ROOT/scripts/lib/service.sh"
 
 build() {
   [[ -x "$WEED" ]] && return 0
@@ -167,25 +159,7 @@ start() {
   print_env
 }
 
-stop_server() {
-  local signal="$1" pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    say "not running"
-    return 0
-  fi
-  kill "-$signal" "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + SERE_S3_STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      say "no clean exit after ${SERE_S3_STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.1
-  done
-  rm -f "$PID_FILE"
-  say "stopped (pid $pid, SIG$signal)"
-}
+stop_server() { stop_service "$1" "$SERE_S3_STOP_TIMEOUT"; }
 
 status() {
   if pid="$(running_pid)"; then
