@@ -72,6 +72,7 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   store: null,
   steps: null,
   compat_local_heads: false,
+  compat_channel_divisor: false,
   threads: null,
   global_size: 224,
   local_size: 96,

@@ -46,6 +46,10 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: "On: reproduce the reference's choice of SERE heads for local crops, which sends them through the global heads (divisor 14) whenever --local_crops_number is 1 or 2 (spec §9.1). Off (default): local crops always use the local heads. Makes no difference with 3 or more local crops, as in the recipes; turn it on only to match a reference run with 1-2 local crops.",
   },
   {
+    key: 'compat_channel_divisor', group: 'SERE.ts runtime', origin: 'ours', type: 'bool',
+    help: "On: divide channel self-relations by the reference's hard-coded 14 (global) and 6 (local) whatever the crop and patch sizes (spec §9.2). Off (default): divide by the token grid side, --global_size / --patch_size and --local_size / --patch_size, which is 14 and 6 for the recipes' 224/96-px crops with 16-px patches, so the recipes are unchanged. With smaller crops the hard-coded divisors shrink the relations until their softmax is flat and the channel term teaches nothing (the channel loss sits at log D).",
+  },
+  {
     key: 'threads', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
     help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
   },

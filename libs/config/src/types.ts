@@ -99,6 +99,7 @@ export interface SereConfig {
   store: string | null;
   steps: number | null;
   compat_local_heads: boolean;
+  compat_channel_divisor: boolean;
   threads: number | null;
   global_size: number;
   local_size: number;

@@ -6,7 +6,7 @@ import { parseFlags } from '@sere/config';
 import * as T from '@sere/torch';
 import { toObjectiveBatch } from './batch';
 import { syntheticSamples } from './testing/synthetic';
-import { SereTrainer, TrainerFlags } from './trainer';
+import { channelDivisors, SereTrainer, TrainerFlags } from './trainer';
 import { StepWorker } from './worker/step-worker';
 
 function smallFlags(extra: string[] = []): TrainerFlags {
@@ -91,6 +91,25 @@ describe('SereTrainer', () => {
     };
     expect(gradOfLocalHeads(false)).toBeGreaterThan(0);
     expect(gradOfLocalHeads(true)).toBe(0);
+  });
+
+  it('divides channel relations by the token grid side; --compat_channel_divisor keeps 14 and 6 (spec §9.2)', () => {
+    const sizes = { patch_size: 16, global_size: 64, local_size: 32 };
+    expect(channelDivisors({ ...sizes, compat_channel_divisor: false })).toEqual({ channelDivisorGlobal: 4, channelDivisorLocal: 2 });
+    expect(channelDivisors({ ...sizes, compat_channel_divisor: true })).toEqual({ channelDivisorGlobal: 14, channelDivisorLocal: 6 });
+    // The recipes' crops give the reference's constants either way.
+    expect(channelDivisors({ patch_size: 16, global_size: 224, local_size: 96, compat_channel_divisor: false })).toEqual({ channelDivisorGlobal: 14, channelDivisorLocal: 6 });
+    // On 64-px crops the reference's divisor flattens the teacher's channel targets, so the
+    // channel loss sits near log D; the grid divisor gives them structure (a lower loss).
+    const channelLoss = (compat: boolean) => {
+      const trainer = new SereTrainer({ ...smallFlags(), ...sizes, compat_channel_divisor: compat }, 10);
+      const m = T.scope(() => trainer.step(toObjectiveBatch(samples(2, 4), 'cpu'), 0, 0));
+      trainer.dispose();
+      return m.channel;
+    };
+    const [grid, reference] = [channelLoss(false), channelLoss(true)];
+    expect(reference).toBeCloseTo(Math.log(24), 1);
+    expect(grid).toBeLessThan(reference - 0.05);
   });
 
   it('stops with a clear error on a non-finite loss', () => {

@@ -22,6 +22,7 @@ export type TrainerFlags = Pick<
   | 'arch' | 'patch_size' | 'out_dim' | 'patch_out_dim' | 'shared_head' | 'shared_head_teacher' | 'norm_last_layer'
   | 'use_masked_im_modeling' | 'lambda1' | 'lambda2' | 'drop_path' | 'clip_grad' | 'freeze_last_layer' | 'accum_iter'
   | 'local_crops_number' | 'alpha' | 'beta' | 'temperature_pixel' | 'temperature_channel' | 'compat_local_heads'
+  | 'compat_channel_divisor' | 'global_size' | 'local_size'
   | 'lr' | 'min_lr' | 'warmup_epochs' | 'epochs' | 'batch_size_per_gpu' | 'weight_decay' | 'weight_decay_end'
   | 'momentum_teacher' | 'warmup_teacher_temp' | 'teacher_temp' | 'warmup_teacher_patch_temp' | 'teacher_patch_temp'
   | 'warmup_teacher_temp_epochs' | 'pred_start_epoch' | 'optimizer' | 'device' | 'precision' | 'seed' | 'act_in_head'
@@ -32,6 +33,17 @@ export type TrainerFlags = Pick<
   head_hidden_dim?: number;
   head_bottleneck_dim?: number;
 };
+
+/**
+ * The channel self-relation sums over token positions, so its divisor stands for the token
+ * grid side (spec §4.1): the reference hard-codes 14 and 6, right only for 224/96-px crops
+ * with 16-px patches. We use the real grid side unless --compat_channel_divisor asks for
+ * the reference's constants.
+ */
+export function channelDivisors(flags: Pick<TrainerFlags, 'compat_channel_divisor' | 'global_size' | 'local_size' | 'patch_size'>) {
+  if (flags.compat_channel_divisor) return { channelDivisorGlobal: 14, channelDivisorLocal: 6 };
+  return { channelDivisorGlobal: flags.global_size / flags.patch_size, channelDivisorLocal: flags.local_size / flags.patch_size };
+}
 
 export class NonFiniteLossError extends Error {
   constructor(readonly iteration: number, readonly value: number) {
@@ -84,6 +96,7 @@ export class SereTrainer {
       dropPath: flags.drop_path,
       maskedEmbed: flags.use_masked_im_modeling,
       localHeads: flags.local_crops_number > 0,
+      ...channelDivisors(flags),
     });
     const sharedAny = flags.shared_head || flags.shared_head_teacher;
     const patchDim = sharedAny ? flags.out_dim : flags.patch_out_dim;
