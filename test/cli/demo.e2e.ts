@@ -26,7 +26,7 @@ describe('sere demo', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-demo-'));
   const data = path.join(root, 'data');
   const dir = path.join(root, 'run');
-  beforeAll(() => synthDataset(data, { classes: 3, perClass: 10, size: 48, seed: 1, style: 'scattered' }));
+  beforeAll(() => synthDataset(data, { classes: 3, perClass: 10, size: 48, seed: 1, style: 'motifs' }));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it('ends with one JSON line: k-NN and linear probe, pretrained and random, and the seconds', () => {

@@ -23,7 +23,7 @@ function meanColour(rgb: Uint8Array): number[] {
 
 describe('drawPicture', () => {
   it('draws the same picture from the same generator state', () => {
-    for (const style of ['classic', 'shape-only', 'scattered'] as const) {
+    for (const style of ['classic', 'shape-only', 'scattered', 'motifs'] as const) {
       const a = drawPicture(48, 40, 3, 8, Rng.fromKey([1, 2]), style);
       expect(a.length).toBe(48 * 40 * 3);
       expect(Buffer.from(drawPicture(48, 40, 3, 8, Rng.fromKey([1, 2]), style)).equals(Buffer.from(a))).toBe(true);
@@ -52,5 +52,33 @@ describe('drawPicture', () => {
     const [a, b] = [avg(means[0]), avg(means[1])];
     const spread = Math.sqrt(means[0].reduce((s, r) => s + (r[0] - a[0]) ** 2, 0) / means[0].length);
     expect(Math.abs(a[0] - b[0])).toBeLessThan(spread);
+  });
+
+  it('motifs: every quarter of a picture holds copies of the shape, and its colours wander within the picture', () => {
+    const quarter = (rgb: Uint8Array, side: number, q: number) => {
+      const out: number[] = [];
+      for (let y = (q >> 1) * (side / 2); y < ((q >> 1) + 1) * (side / 2); y++) {
+        for (let x = (q & 1) * (side / 2); x < ((q & 1) + 1) * (side / 2); x++) out.push(...rgb.subarray((y * side + x) * 3, (y * side + x) * 3 + 3));
+      }
+      return Uint8Array.from(out);
+    };
+    // Shapes are drawn at value >= 0.75, the ground at <= 0.5: the brightest channel tells them apart.
+    const bright = (rgb: Uint8Array) => {
+      let n = 0;
+      for (let k = 0; k < rgb.length; k += 3) if (Math.max(rgb[k], rgb[k + 1], rgb[k + 2]) > 175) n++;
+      return n / (rgb.length / 3);
+    };
+    const spreads: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const rgb = drawPicture(128, 128, i % 8, 8, Rng.fromKey([11, i]), 'motifs');
+      const quarters = [0, 1, 2, 3].map((q) => quarter(rgb, 128, q));
+      for (const q of quarters) expect(bright(q)).toBeGreaterThan(0.05);
+      const means = quarters.map(meanColour);
+      let spread = 0;
+      for (const a of means) for (const b of means) spread = Math.max(spread, Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
+      spreads.push(spread);
+    }
+    // Quarters of one picture differ in mean colour by tens of levels (a local crop sees other colours than its neighbour).
+    expect(spreads.reduce((s, v) => s + v, 0) / spreads.length).toBeGreaterThan(25);
   });
 });

@@ -67,7 +67,7 @@ function inside(shape: (typeof SHAPES)[number], u: number, v: number): boolean {
   }
 }
 
-export type PictureStyle = 'classic' | 'shape-only' | 'scattered';
+export type PictureStyle = 'classic' | 'shape-only' | 'scattered' | 'motifs';
 
 /**
  * One picture of class `cls` (of `classes`), HWC RGB uint8.
@@ -80,9 +80,14 @@ export type PictureStyle = 'classic' | 'shape-only' | 'scattered';
  *   what the crops of one picture share; here that is the shape and little else: no
  *   picture-wide hue or grating, and no colours (random colours per copy were tried: crops
  *   of one picture share them, so pretraining learnt the colours).
+ * - motifs: the class's shape, small, repeated on a jittered lattice over the whole picture,
+ *   in colours that wander across it (see drawMotifs). Every crop holds several copies, so
+ *   the shape is what crops share; colour, which dominates a random network's features,
+ *   changes from crop to crop and tells nothing.
  */
 export function drawPicture(width: number, height: number, cls: number, classes: number, rng: Rng, style: PictureStyle = 'classic'): Uint8Array {
   if (style === 'scattered') return drawScattered(width, height, cls, rng);
+  if (style === 'motifs') return drawMotifs(width, height, cls, rng);
   const shapeOnly = style === 'shape-only';
   const rgb = new Uint8Array(width * height * 3);
   const hue = shapeOnly ? rng.next() : (cls * 0.618034) % 1;
@@ -157,6 +162,69 @@ function drawScattered(width: number, height: number, cls: number, rng: Rng): Ui
       }
       const n = 40 * noise[k] + (rng.next() - 0.5) * 10;
       for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = Math.max(0, Math.min(255, Math.round(base[ch] + n)));
+    }
+  }
+  return rgb;
+}
+
+/**
+ * The 'motifs' style. Shapes sit on a lattice of spacing 15-20 % of the picture side with a
+ * jitter of 15 % of the spacing, so a 64-px global crop holds 9 to 40 of them and a local
+ * crop one or more, each covering about one 16-px patch after the resize. Hue follows a
+ * 1/f noise field with a range of 1.5 turns, so it changes within a crop and between the
+ * crops of one picture; shapes are light on a dark complementary background at levels
+ * drawn per picture, so brightness and contrast carry no class either.
+ */
+function drawMotifs(width: number, height: number, cls: number, rng: Rng): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  const shape = SHAPES[cls % SHAPES.length];
+  const spacing = Math.min(width, height) * (0.15 + 0.05 * rng.next());
+  const radius = spacing * (0.36 + 0.08 * rng.next());
+  const hueField = valueNoise(width, height, rng);
+  const satField = valueNoise(width, height, rng);
+  const hue0 = rng.next();
+  const [vShape, vGround] = [0.75 + 0.25 * rng.next(), 0.15 + 0.35 * rng.next()];
+  const noise = valueNoise(width, height, rng);
+  const cols = Math.ceil(width / spacing) + 1;
+  const rows = Math.ceil(height / spacing) + 1;
+  const [ox, oy] = [spacing * rng.next(), spacing * rng.next()];
+  // Cell (i, j) of the lattice, i and j from -1, holds one copy.
+  const copies: Instance[] = [];
+  for (let j = -1; j < rows - 1; j++) {
+    for (let i = -1; i < cols - 1; i++) {
+      const rot = rng.uniform(-0.4, 0.4);
+      copies.push({
+        cx: ox + (i + 0.5) * spacing + (rng.next() - 0.5) * 0.3 * spacing,
+        cy: oy + (j + 0.5) * spacing + (rng.next() - 0.5) * 0.3 * spacing,
+        scale: radius * (0.85 + 0.3 * rng.next()),
+        cos: Math.cos(rot),
+        sin: Math.sin(rot),
+        colour: [0, 0, 0],
+      });
+    }
+  }
+  const onCopy = (c: Instance, x: number, y: number) => {
+    const u = ((x - c.cx) * c.cos + (y - c.cy) * c.sin) / c.scale;
+    const v = (-(x - c.cx) * c.sin + (y - c.cy) * c.cos) / c.scale;
+    return Math.abs(u) <= 1.05 && Math.abs(v) <= 1.05 && inside(shape, u, v);
+  };
+  for (let y = 0; y < height; y++) {
+    const gy = Math.floor((y - oy) / spacing);
+    for (let x = 0; x < width; x++) {
+      const k = y * width + x;
+      const gx = Math.floor((x - ox) / spacing);
+      // A jittered copy reaches at most into the neighbouring cells.
+      let on = false;
+      for (let j = gy - 1; j <= gy + 1 && !on; j++) {
+        for (let i = gx - 1; i <= gx + 1 && !on; i++) {
+          if (i >= -1 && j >= -1 && i < cols - 1 && j < rows - 1) on = onCopy(copies[(j + 1) * cols + (i + 1)], x, y);
+        }
+      }
+      const h = (hue0 + 1.5 * hueField[k] + 10) % 1;
+      const sat = Math.max(0, Math.min(1, 0.55 + 0.8 * satField[k]));
+      const colour = on ? hsv(h, sat, vShape) : hsv((h + 0.5) % 1, sat * 0.6, vGround);
+      const n = 30 * noise[k] + (rng.next() - 0.5) * 10;
+      for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = Math.max(0, Math.min(255, Math.round(colour[ch] + n)));
     }
   }
   return rgb;

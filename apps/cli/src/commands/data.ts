@@ -35,8 +35,8 @@ function int(values: Map<string, string>, name: string, fallback: number): numbe
   return n;
 }
 
-export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style classic|shape-only|scattered]';
-const STYLES: readonly PictureStyle[] = ['classic', 'shape-only', 'scattered'];
+export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style classic|shape-only|scattered|motifs]';
+const STYLES: readonly PictureStyle[] = ['classic', 'shape-only', 'scattered', 'motifs'];
 export const SCAN_USAGE = 'usage: sere data scan <dir> [--json] [--max-pixels N]';
 
 function style(v: string | undefined): PictureStyle {
