@@ -1,5 +1,5 @@
 import { Rng } from '@sere/augment';
-import { drawPicture } from './draw';
+import { drawPicture, PICTURE_STYLES } from './draw';
 
 /** Share of pixels that belong to a shape (light) rather than the darker background. */
 function shapeShare(rgb: Uint8Array): number {
@@ -23,7 +23,7 @@ function meanColour(rgb: Uint8Array): number[] {
 
 describe('drawPicture', () => {
   it('draws the same picture from the same generator state', () => {
-    for (const style of ['classic', 'shape-only', 'scattered', 'motifs'] as const) {
+    for (const style of PICTURE_STYLES) {
       const a = drawPicture(48, 40, 3, 8, Rng.fromKey([1, 2]), style);
       expect(a.length).toBe(48 * 40 * 3);
       expect(Buffer.from(drawPicture(48, 40, 3, 8, Rng.fromKey([1, 2]), style)).equals(Buffer.from(a))).toBe(true);

@@ -67,7 +67,8 @@ function inside(shape: (typeof SHAPES)[number], u: number, v: number): boolean {
   }
 }
 
-export type PictureStyle = 'classic' | 'shape-only' | 'scattered' | 'motifs';
+export const PICTURE_STYLES = ['classic', 'shape-only', 'scattered', 'motifs'] as const;
+export type PictureStyle = (typeof PICTURE_STYLES)[number];
 
 /**
  * One picture of class `cls` (of `classes`), HWC RGB uint8.
@@ -120,13 +121,20 @@ export function drawPicture(width: number, height: number, cls: number, classes:
   return rgb;
 }
 
-interface Instance {
+/** One copy of a shape: centre, size and rotation (as its cosine and sine). */
+interface Copy {
   cx: number;
   cy: number;
   scale: number;
   cos: number;
   sin: number;
-  colour: [number, number, number];
+}
+
+/** Whether pixel (x, y) lies on copy `c` of `shape`. */
+function covers(shape: (typeof SHAPES)[number], c: Copy, x: number, y: number): boolean {
+  const u = ((x - c.cx) * c.cos + (y - c.cy) * c.sin) / c.scale;
+  const v = (-(x - c.cx) * c.sin + (y - c.cy) * c.cos) / c.scale;
+  return Math.abs(u) <= 1.05 && Math.abs(v) <= 1.05 && inside(shape, u, v);
 }
 
 function drawScattered(width: number, height: number, cls: number, rng: Rng): Uint8Array {
@@ -138,7 +146,7 @@ function drawScattered(width: number, height: number, cls: number, rng: Rng): Ui
   // Three to five copies, large enough to span a patch after the 128 -> 64 px resize of
   // the demo's global crops, and many enough that most local crops hold part of one.
   const count = 3 + Math.floor(3 * rng.next());
-  const copies: Instance[] = [];
+  const copies: (Copy & { colour: [number, number, number] })[] = [];
   for (let i = 0; i < count; i++) {
     const rot = rng.uniform(-0.4, 0.4);
     copies.push({
@@ -155,11 +163,7 @@ function drawScattered(width: number, height: number, cls: number, rng: Rng): Ui
       const k = y * width + x;
       let base: [number, number, number] = [grey, grey, grey];
       // Later copies lie on top of earlier ones.
-      for (const c of copies) {
-        const u = ((x - c.cx) * c.cos + (y - c.cy) * c.sin) / c.scale;
-        const v = (-(x - c.cx) * c.sin + (y - c.cy) * c.cos) / c.scale;
-        if (Math.abs(u) <= 1.05 && Math.abs(v) <= 1.05 && inside(shape, u, v)) base = c.colour;
-      }
+      for (const c of copies) if (covers(shape, c, x, y)) base = c.colour;
       const n = 40 * noise[k] + (rng.next() - 0.5) * 10;
       for (let ch = 0; ch < 3; ch++) rgb[k * 3 + ch] = Math.max(0, Math.min(255, Math.round(base[ch] + n)));
     }
@@ -189,7 +193,7 @@ function drawMotifs(width: number, height: number, cls: number, rng: Rng): Uint8
   const rows = Math.ceil(height / spacing) + 1;
   const [ox, oy] = [spacing * rng.next(), spacing * rng.next()];
   // Cell (i, j) of the lattice, i and j from -1, holds one copy.
-  const copies: Instance[] = [];
+  const copies: Copy[] = [];
   for (let j = -1; j < rows - 1; j++) {
     for (let i = -1; i < cols - 1; i++) {
       const rot = rng.uniform(-0.4, 0.4);
@@ -199,15 +203,9 @@ function drawMotifs(width: number, height: number, cls: number, rng: Rng): Uint8
         scale: radius * (0.85 + 0.3 * rng.next()),
         cos: Math.cos(rot),
         sin: Math.sin(rot),
-        colour: [0, 0, 0],
       });
     }
   }
-  const onCopy = (c: Instance, x: number, y: number) => {
-    const u = ((x - c.cx) * c.cos + (y - c.cy) * c.sin) / c.scale;
-    const v = (-(x - c.cx) * c.sin + (y - c.cy) * c.cos) / c.scale;
-    return Math.abs(u) <= 1.05 && Math.abs(v) <= 1.05 && inside(shape, u, v);
-  };
   for (let y = 0; y < height; y++) {
     const gy = Math.floor((y - oy) / spacing);
     for (let x = 0; x < width; x++) {
@@ -217,7 +215,7 @@ function drawMotifs(width: number, height: number, cls: number, rng: Rng): Uint8
       let on = false;
       for (let j = gy - 1; j <= gy + 1 && !on; j++) {
         for (let i = gx - 1; i <= gx + 1 && !on; i++) {
-          if (i >= -1 && j >= -1 && i < cols - 1 && j < rows - 1) on = onCopy(copies[(j + 1) * cols + (i + 1)], x, y);
+          if (i >= -1 && j >= -1 && i < cols - 1 && j < rows - 1) on = covers(shape, copies[(j + 1) * cols + (i + 1)], x, y);
         }
       }
       const h = (hue0 + 1.5 * hueField[k] + 10) % 1;

@@ -21,8 +21,8 @@ export interface SynthOptions {
   quality?: number;
   /**
    * How pictures are drawn (see drawPicture): 'classic' (default), 'shape-only' (one shape,
-   * random hue and grating) or 'scattered' (several randomly coloured copies of the shape).
-   * The last two have at most 8 classes.
+   * random hue and grating), 'scattered' (light copies of the shape on grey) or 'motifs'
+   * (small copies all over, in wandering colours). All but 'classic' have at most 8 classes.
    */
   style?: PictureStyle;
 }

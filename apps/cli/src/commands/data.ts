@@ -2,7 +2,7 @@
  * `sere data synth <dir>` and `sere data scan <dir> [--json]`: thin shells over
  * synthDataset and scanDataset in @sere/data. Each returns the process exit code.
  */
-import { DataError, formatScanReport, scanDataset, synthDataset, type PictureStyle } from '@sere/data';
+import { DataError, formatScanReport, PICTURE_STYLES, scanDataset, synthDataset, type PictureStyle } from '@sere/data';
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
 const stdio: Out = { log: (s) => console.log(s), error: (s) => console.error(s) };
@@ -35,13 +35,12 @@ function int(values: Map<string, string>, name: string, fallback: number): numbe
   return n;
 }
 
-export const SYNTH_USAGE = 'usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style classic|shape-only|scattered|motifs]';
-const STYLES: readonly PictureStyle[] = ['classic', 'shape-only', 'scattered', 'motifs'];
+export const SYNTH_USAGE = `usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style ${PICTURE_STYLES.join('|')}]`;
 export const SCAN_USAGE = 'usage: sere data scan <dir> [--json] [--max-pixels N]';
 
 function style(v: string | undefined): PictureStyle {
   if (v === undefined) return 'classic';
-  if (!(STYLES as string[]).includes(v)) throw new DataError(`--style must be one of ${STYLES.join(', ')}, got '${v}'`);
+  if (!(PICTURE_STYLES as readonly string[]).includes(v)) throw new DataError(`--style must be one of ${PICTURE_STYLES.join(', ')}, got '${v}'`);
   return v as PictureStyle;
 }
 
