@@ -73,6 +73,7 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   steps: null,
   compat_local_heads: false,
   compat_channel_divisor: false,
+  momentum_teacher_end: 1,
   threads: null,
   global_size: 224,
   local_size: 96,

@@ -50,6 +50,10 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: "On: divide channel self-relations by the reference's hard-coded 14 (global) and 6 (local) whatever the crop and patch sizes (spec §9.2). Off (default): divide by the token grid side, --global_size / --patch_size and --local_size / --patch_size, which is 14 and 6 for the recipes' 224/96-px crops with 16-px patches, so the recipes are unchanged. With smaller crops the hard-coded divisors shrink the relations until their softmax is flat and the channel term teaches nothing (the channel loss sits at log D).",
   },
   {
+    key: 'momentum_teacher_end', group: 'Teacher and temperatures', origin: 'ours', type: 'float', above: 0, max: 1,
+    help: "Where the teacher's EMA momentum ends its cosine from --momentum_teacher. 1 (default) is the reference's schedule, right for runs of many thousand steps. On a run of a few hundred steps the cosine to 1 freezes the teacher for the last third and leaves part of its random initialisation in it (about 10 % with --momentum_teacher 0.98 over 225 steps), so the teacher scores below its own student; an end of 0.98-0.99 keeps it following the student.",
+  },
+  {
     key: 'threads', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
     help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
   },

@@ -100,6 +100,8 @@ export interface SereConfig {
   steps: number | null;
   compat_local_heads: boolean;
   compat_channel_divisor: boolean;
+  /** Final value of the teacher momentum's cosine (reference: 1). */
+  momentum_teacher_end: number;
   threads: number | null;
   global_size: number;
   local_size: number;

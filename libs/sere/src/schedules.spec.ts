@@ -162,6 +162,23 @@ describe('buildSchedules against the recipes of schedules.json', () => {
     expect(worstRelative(s.teacherPatchTemp, tensor(r.teacher_patch_temp_per_epoch))).toBeLessThanOrEqual(REL);
   });
 
+  it('ends the teacher momentum at --momentum_teacher_end when given (ours), at 1 otherwise', () => {
+    const flags = {
+      lr: 0.005, min_lr: 1e-6, warmup_epochs: 1, epochs: 3, batch_size_per_gpu: 16, accum_iter: 1, weight_decay: 0.04, weight_decay_end: 0.4,
+      momentum_teacher: 0.98, warmup_teacher_temp: 0.04, teacher_temp: 0.07, warmup_teacher_patch_temp: 0.04, teacher_patch_temp: 0.07,
+      warmup_teacher_temp_epochs: 1, pred_start_epoch: 0,
+    };
+    const reference = buildSchedules(flags, 75, 1).teacherMomentum;
+    const ending = buildSchedules({ ...flags, momentum_teacher_end: 0.99 }, 75, 1).teacherMomentum;
+    const flat = buildSchedules({ ...flags, momentum_teacher_end: 0.98 }, 75, 1).teacherMomentum;
+    expect(buildSchedules({ ...flags, momentum_teacher_end: 1 }, 75, 1).teacherMomentum).toEqual(reference);
+    expect([reference[0], ending[0]]).toEqual([0.98, 0.98]);
+    expect(reference[224]).toBeGreaterThan(0.99999);
+    expect(ending[224]).toBeCloseTo(0.99, 6);
+    expect(ending[112]).toBeCloseTo(0.985, 4); // half-way along the cosine
+    expect(new Set(flat)).toEqual(new Set([0.98]));
+  });
+
   it('scales the peak lr by per-GPU batch × accumulation × GPUs / 256', () => {
     expect(scaledLr(0.0005, 128, 1, 8)).toBeCloseTo(0.002, 15);
     expect(scaledLr(0.0005, 64, 2, 8)).toBe(scaledLr(0.0005, 128, 1, 8));

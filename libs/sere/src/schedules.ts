@@ -101,6 +101,8 @@ export interface ScheduleFlags {
   weight_decay: number;
   weight_decay_end: number;
   momentum_teacher: number;
+  /** Where the momentum's cosine ends (ours; the reference's 1 when absent). */
+  momentum_teacher_end?: number;
   warmup_teacher_temp: number;
   teacher_temp: number;
   warmup_teacher_patch_temp: number;
@@ -130,7 +132,7 @@ export function buildSchedules(flags: ScheduleFlags, itersPerEpoch: number, worl
     peakLr,
     lr: cosineSchedule(peakLr, flags.min_lr, flags.epochs, itersPerEpoch, flags.warmup_epochs),
     weightDecay: cosineSchedule(flags.weight_decay, flags.weight_decay_end, flags.epochs, itersPerEpoch),
-    teacherMomentum: cosineSchedule(flags.momentum_teacher, 1, flags.epochs, itersPerEpoch),
+    teacherMomentum: cosineSchedule(flags.momentum_teacher, flags.momentum_teacher_end ?? 1, flags.epochs, itersPerEpoch),
     teacherTemp: teacherTempSchedule(
       flags.warmup_teacher_temp,
       flags.teacher_temp,

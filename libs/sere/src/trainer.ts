@@ -24,7 +24,7 @@ export type TrainerFlags = Pick<
   | 'local_crops_number' | 'alpha' | 'beta' | 'temperature_pixel' | 'temperature_channel' | 'compat_local_heads'
   | 'compat_channel_divisor' | 'global_size' | 'local_size'
   | 'lr' | 'min_lr' | 'warmup_epochs' | 'epochs' | 'batch_size_per_gpu' | 'weight_decay' | 'weight_decay_end'
-  | 'momentum_teacher' | 'warmup_teacher_temp' | 'teacher_temp' | 'warmup_teacher_patch_temp' | 'teacher_patch_temp'
+  | 'momentum_teacher' | 'momentum_teacher_end' | 'warmup_teacher_temp' | 'teacher_temp' | 'warmup_teacher_patch_temp' | 'teacher_patch_temp'
   | 'warmup_teacher_temp_epochs' | 'pred_start_epoch' | 'optimizer' | 'device' | 'precision' | 'seed' | 'act_in_head'
 > & {
   /** A backbone shape other than the named archs (small models in tests and demos). */

@@ -1,9 +1,11 @@
 /**
  * sere eval --checkpoint <file | s3://bucket/key> --data_path <folder> [--val_path <folder>]
  *           [--arch vit_small] [--patch_size 16] [--size 224] [--random] [--output report.json]
- *           [--linear_epochs 100] [--device cpu] [--json]
+ *           [--linear_epochs 100] [--device cpu] [--checkpoint_key teacher] [--json]
  * k-NN (k = 10, 20, 100, 200; T = 0.07) and a linear probe on frozen teacher features,
- * as in spec §8. --random evaluates the same architecture at random initialisation.
+ * as in spec §8 (--checkpoint_key student scores the student instead, as the reference's
+ * evaluation flag of that name does). --random evaluates the architecture at random
+ * initialisation.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,7 +16,7 @@ import { UsageError } from '../usage';
 import { fetchToLocal } from '../run-store';
 
 export const usage =
-  'sere eval (--checkpoint FILE|s3://BUCKET/KEY | --random) --data_path DIR [--val_path DIR] [--arch vit_small] [--patch_size 16] [--size 224] [--linear_epochs 100] [--output FILE] [--device cpu] [--seed 0] [--json]';
+  'sere eval (--checkpoint FILE|s3://BUCKET/KEY | --random) --data_path DIR [--val_path DIR] [--arch vit_small] [--patch_size 16] [--size 224] [--linear_epochs 100] [--output FILE] [--device cpu] [--seed 0] [--checkpoint_key teacher|student] [--json]';
 
 interface EvalArgs {
   checkpoint: string | null;
@@ -28,11 +30,12 @@ interface EvalArgs {
   output: string | null;
   device: string;
   seed: number;
+  checkpointKey: 'teacher' | 'student';
   json: boolean;
 }
 
 function parse(argv: string[]): EvalArgs {
-  const a: EvalArgs = { checkpoint: null, random: false, dataPath: '', valPath: null, arch: 'vit_small', patchSize: 16, size: 224, linearEpochs: 100, output: null, device: 'cpu', seed: 0, json: false };
+  const a: EvalArgs = { checkpoint: null, random: false, dataPath: '', valPath: null, arch: 'vit_small', patchSize: 16, size: 224, linearEpochs: 100, output: null, device: 'cpu', seed: 0, checkpointKey: 'teacher', json: false };
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag}: '${v}' is not a non-negative integer`, usage);
@@ -53,6 +56,12 @@ function parse(argv: string[]): EvalArgs {
       case '--output': a.output = val(); break;
       case '--device': a.device = val(); break;
       case '--seed': a.seed = int(flag, val()); break;
+      case '--checkpoint_key': {
+        const key = val();
+        if (key !== 'teacher' && key !== 'student') throw new UsageError(`--checkpoint_key: '${key}' is not one of teacher, student`, usage);
+        a.checkpointKey = key;
+        break;
+      }
       case '--json': a.json = true; break;
       default: throw new UsageError(`unknown flag ${argv[i]}`, usage);
     }
@@ -64,13 +73,13 @@ function parse(argv: string[]): EvalArgs {
 }
 
 /** A backbone from a checkpoint, or a randomly initialised one of the same architecture. */
-export async function backboneFor(a: { checkpoint: string | null; arch: string; patchSize: number; device: string; seed: number }): Promise<VisionTransformer> {
+export async function backboneFor(a: { checkpoint: string | null; arch: string; patchSize: number; device: string; seed: number; checkpointKey?: 'teacher' | 'student' }): Promise<VisionTransformer> {
   if (!a.checkpoint) {
     T.manualSeed(a.seed);
     return VisionTransformer.create(vitConfig(archByName(a.arch), a.patchSize, { localHeads: false }), a.device);
   }
   const file = await fetchToLocal(a.checkpoint);
-  return loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device });
+  return loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device, key: a.checkpointKey ?? 'teacher' });
 }
 
 export async function runEval(a: EvalArgs, log: (l: string) => void): Promise<EvalReport> {
@@ -96,7 +105,7 @@ export async function evaluate(argv: string[]): Promise<number> {
   const a = parse(argv);
   const log = a.json ? () => undefined : (l: string) => process.stderr.write(l + '\n');
   const report = await runEval(a, log);
-  const out = { checkpoint: a.checkpoint ?? 'random', arch: a.arch, patch_size: a.patchSize, ...report };
+  const out = { checkpoint: a.checkpoint ?? 'random', ...(a.checkpoint ? { checkpoint_key: a.checkpointKey } : {}), arch: a.arch, patch_size: a.patchSize, ...report };
   if (a.output) fs.writeFileSync(a.output, JSON.stringify(out, null, 2) + '\n');
   if (a.json) {
     console.log(JSON.stringify(out));
