@@ -26,7 +26,7 @@ describe('sere demo', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-demo-'));
   const data = path.join(root, 'data');
   const dir = path.join(root, 'run');
-  beforeAll(() => synthDataset(data, { classes: 3, perClass: 10, size: 48, seed: 1, style: 'motifs' }));
+  beforeAll(() => synthDataset(data, { classes: 3, perClass: 10, size: 48, seed: 1, style: 'even-motifs' }));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it('ends with one JSON line: k-NN and linear probe, pretrained and random, and the seconds', () => {
@@ -43,12 +43,37 @@ describe('sere demo', () => {
     }
     expect(s.seconds).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/pretraining vit_tiny for 1 epochs/);
+    expect(r.stderr).toMatch(/scored on 6 held out of the training folder/); // 20 % of 10 per class
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'demo-report.json'), 'utf8'));
     expect(report.knn.pretrained).toEqual(s.knn.pretrained);
     expect(report.train.iterations).toBe(3); // 30 images, batch 8, drop_last
     const html = fs.readFileSync(path.join(dir, 'demo-report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain(s.knn.pretrained.top1.toFixed(1));
+  });
+
+  it('lets sere eval score the student of the demo checkpoint, and names a bad --checkpoint_key', () => {
+    const args = ['eval', '--checkpoint', path.join(dir, 'checkpoint.pth'), '--arch', 'vit_tiny', '--size', '32', '--data_path', data, '--linear_epochs', '0', '--json'];
+    const ok = spawnSync(process.execPath, [SERE, ...args, '--checkpoint_key', 'student'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    const report = JSON.parse(ok.stdout.trim().split('\n').pop()!);
+    expect(report.checkpoint_key).toBe('student');
+    expect(report.knn['20'].top1).toBeGreaterThanOrEqual(0);
+    const bad = spawnSync(process.execPath, [SERE, ...args, '--checkpoint_key', 'ema'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--checkpoint_key: 'ema' is not one of teacher, student/);
+  });
+
+  it('pretrains on train/ only and scores the probes on val/ when the data folder has both', async () => {
+    const split = path.join(root, 'split');
+    await synthDataset(path.join(split, 'train'), { classes: 3, perClass: 10, size: 48, seed: 1, style: 'even-motifs' });
+    await synthDataset(path.join(split, 'val'), { classes: 3, perClass: 4, size: 48, seed: 2, style: 'even-motifs' });
+    const r = demo(path.join(root, 'split-run'), split);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(root, 'split-run', 'demo-report.json'), 'utf8'));
+    expect(report.train.iterations).toBe(3); // the 30 train/ pictures, not the 42 in all
+    for (const side of [report.full.pretrained, report.full.random]) expect([side.n_train, side.n_val]).toEqual([30, 12]);
+    expect(r.stderr).toContain(`scored on 12 in ${path.join(split, 'val')}`);
   });
 
   it('moves a demo folder with other settings aside instead of resuming it', () => {

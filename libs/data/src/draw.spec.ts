@@ -81,4 +81,20 @@ describe('drawPicture', () => {
     // Quarters of one picture differ in mean colour by tens of levels (a local crop sees other colours than its neighbour).
     expect(spreads.reduce((s, v) => s + v, 0) / spreads.length).toBeGreaterThan(25);
   });
+
+  it('even-motifs: every class covers about the same share of the picture, where motifs does not', () => {
+    // Share of pixels on a shape (brightest channel above 175, as above), averaged over 4 pictures per class.
+    const coverage = (style: 'motifs' | 'even-motifs') =>
+      [0, 1, 2, 3, 4, 5, 6, 7].map((cls) => {
+        let on = 0;
+        for (let i = 0; i < 4; i++) {
+          const rgb = drawPicture(64, 64, cls, 8, Rng.fromKey([12, cls, i]), style);
+          for (let k = 0; k < rgb.length; k += 3) if (Math.max(rgb[k], rgb[k + 1], rgb[k + 2]) > 175) on++;
+        }
+        return on / (4 * 64 * 64);
+      });
+    const ratio = (c: number[]) => Math.max(...c) / Math.min(...c);
+    expect(ratio(coverage('motifs'))).toBeGreaterThan(1.8); // 2.7 as drawn: a disc covers 2.6 times a bar
+    expect(ratio(coverage('even-motifs'))).toBeLessThan(1.15); // 1.06 as drawn
+  });
 });

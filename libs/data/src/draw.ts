@@ -67,7 +67,7 @@ function inside(shape: (typeof SHAPES)[number], u: number, v: number): boolean {
   }
 }
 
-export const PICTURE_STYLES = ['classic', 'shape-only', 'scattered', 'motifs'] as const;
+export const PICTURE_STYLES = ['classic', 'shape-only', 'scattered', 'motifs', 'even-motifs'] as const;
 export type PictureStyle = (typeof PICTURE_STYLES)[number];
 
 /**
@@ -85,10 +85,14 @@ export type PictureStyle = (typeof PICTURE_STYLES)[number];
  *   in colours that wander across it (see drawMotifs). Every crop holds several copies, so
  *   the shape is what crops share; colour, which dominates a random network's features,
  *   changes from crop to crop and tells nothing.
+ * - even-motifs: motifs with the first-order cues taken out. Every shape covers the same
+ *   area (in 'motifs' a disc covers 2.6 times what a bar does, so mean brightness tells the
+ *   class), and the lattice spacing, shape size and brightness levels are the same for
+ *   every picture, so the crops of one picture share little but the shape.
  */
 export function drawPicture(width: number, height: number, cls: number, classes: number, rng: Rng, style: PictureStyle = 'classic'): Uint8Array {
   if (style === 'scattered') return drawScattered(width, height, cls, rng);
-  if (style === 'motifs') return drawMotifs(width, height, cls, rng);
+  if (style === 'motifs' || style === 'even-motifs') return drawMotifs(width, height, cls, rng, style === 'even-motifs');
   const shapeOnly = style === 'shape-only';
   const rgb = new Uint8Array(width * height * 3);
   const hue = shapeOnly ? rng.next() : (cls * 0.618034) % 1;
@@ -129,6 +133,24 @@ interface Copy {
   cos: number;
   sin: number;
 }
+
+/**
+ * Area of each shape in its unit frame (|u|, |v| ≤ 1.05), measured on a 400 × 400 grid:
+ * from 1.19 (bar) to 3.14 (disc). 'even-motifs' scales every shape to EVEN_AREA.
+ * Measured once per shape, on first use.
+ */
+const shapeAreas = new Map<(typeof SHAPES)[number], number>();
+function shapeArea(shape: (typeof SHAPES)[number]): number {
+  let area = shapeAreas.get(shape);
+  if (area === undefined) {
+    const n = 400;
+    let on = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (inside(shape, -1.05 + (2.1 * (i + 0.5)) / n, -1.05 + (2.1 * (j + 0.5)) / n)) on++;
+    shapeAreas.set(shape, (area = (on * 2.1 * 2.1) / (n * n)));
+  }
+  return area;
+}
+const EVEN_AREA = 2;
 
 /** Whether pixel (x, y) lies on copy `c` of `shape`. */
 function covers(shape: (typeof SHAPES)[number], c: Copy, x: number, y: number): boolean {
@@ -179,15 +201,18 @@ function drawScattered(width: number, height: number, cls: number, rng: Rng): Ui
  * crops of one picture; shapes are light on a dark complementary background at levels
  * drawn per picture, so brightness and contrast carry no class either.
  */
-function drawMotifs(width: number, height: number, cls: number, rng: Rng): Uint8Array {
+function drawMotifs(width: number, height: number, cls: number, rng: Rng, even = false): Uint8Array {
   const rgb = new Uint8Array(width * height * 3);
   const shape = SHAPES[cls % SHAPES.length];
-  const spacing = Math.min(width, height) * (0.15 + 0.05 * rng.next());
-  const radius = spacing * (0.36 + 0.08 * rng.next());
+  // The draws happen in both variants so that a picture's other draws stay in step.
+  const [spacingDraw, radiusDraw] = [rng.next(), rng.next()];
+  const spacing = Math.min(width, height) * (even ? 0.175 : 0.15 + 0.05 * spacingDraw);
+  const radius = even ? spacing * 0.36 * Math.sqrt(EVEN_AREA / shapeArea(shape)) : spacing * (0.36 + 0.08 * radiusDraw);
   const hueField = valueNoise(width, height, rng);
   const satField = valueNoise(width, height, rng);
   const hue0 = rng.next();
-  const [vShape, vGround] = [0.75 + 0.25 * rng.next(), 0.15 + 0.35 * rng.next()];
+  const [shapeDraw, groundDraw] = [rng.next(), rng.next()];
+  const [vShape, vGround] = even ? [0.9, 0.3] : [0.75 + 0.25 * shapeDraw, 0.15 + 0.35 * groundDraw];
   const noise = valueNoise(width, height, rng);
   const cols = Math.ceil(width / spacing) + 1;
   const rows = Math.ceil(height / spacing) + 1;

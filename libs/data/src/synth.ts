@@ -21,8 +21,10 @@ export interface SynthOptions {
   quality?: number;
   /**
    * How pictures are drawn (see drawPicture): 'classic' (default), 'shape-only' (one shape,
-   * random hue and grating), 'scattered' (light copies of the shape on grey) or 'motifs'
-   * (small copies all over, in wandering colours). All but 'classic' have at most 8 classes.
+   * random hue and grating), 'scattered' (light copies of the shape on grey), 'motifs'
+   * (small copies all over, in wandering colours) or 'even-motifs' (the same with every shape
+   * of one area and every picture of one spacing and brightness). All but 'classic' have at
+   * most 8 classes.
    */
   style?: PictureStyle;
 }
