@@ -50,7 +50,7 @@ function demoFolders(data: string): { train: string; val?: string } {
   return fs.existsSync(val) ? { train, val } : { train };
 }
 /**
- * Crop and eval sizes chosen so the demo fits in about 11 minutes on 2 cores (the reference
+ * Crop and eval sizes chosen so the demo fits in about 10 minutes on 2 cores (the reference
  * uses 224/96); 225 iterations of 16 images. The other settings keep this short run learning
  * (watch H(teacher) in the progress line): flat CLS teacher temperatures of 0.03 (the
  * reference's 0.04 -> 0.07 ramp collapsed to uniform outputs the moment 0.07 was reached,
