@@ -49,6 +49,7 @@ function demoFolders(data: string): { train: string; val?: string } {
   if (!fs.existsSync(train)) return { train: data };
   return fs.existsSync(val) ? { train, val } : { train };
 }
+
 /**
  * Crop and eval sizes chosen so the demo fits in about 10 minutes on 2 cores (the reference
  * uses 224/96); 225 iterations of 16 images. The other settings keep this short run learning
@@ -57,10 +58,10 @@ function demoFolders(data: string): { train: string; val?: string } {
  * 0.04 stays near uniform on so few steps, 0.02 collapsed onto a few prototypes), patch
  * temperatures of 0.06 (0.03 made the patch targets near one-hot), out_dim 256, a 512-wide
  * head MLP (a step costs 15 % less), a low lr, flat weight decay, and a teacher whose
- * momentum stays at 0.98 (--momentum_teacher_end:
- * the reference's cosine to 1 freezes the teacher for the last third of so short a run and
- * leaves a tenth of its random initialisation in it; it then scored well below its student).
- * docs/DECISIONS.md lists the settings tried and what each gave.
+ * momentum stays at 0.98 (--momentum_teacher_end: the reference's cosine to 1 freezes the
+ * teacher for the last third of so short a run and leaves a tenth of its random
+ * initialisation in it; it then scored well below its student). docs/DECISIONS.md lists
+ * the settings tried and what each gave.
  */
 const DEMO_FLAGS = [
   '--global_size', '64', '--local_size', '32', '--local_crops_number', '2', '--epochs', '3', '--batch_size_per_gpu', '16',
