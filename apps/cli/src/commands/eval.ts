@@ -79,7 +79,7 @@ export async function backboneFor(a: { checkpoint: string | null; arch: string; 
     return VisionTransformer.create(vitConfig(archByName(a.arch), a.patchSize, { localHeads: false }), a.device);
   }
   const file = await fetchToLocal(a.checkpoint);
-  return loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device, key: a.checkpointKey ?? 'teacher' });
+  return loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device, key: a.checkpointKey });
 }
 
 export async function runEval(a: EvalArgs, log: (l: string) => void): Promise<EvalReport> {
