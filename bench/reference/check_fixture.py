@@ -22,7 +22,7 @@ from sere_step import (build_networks, cancel_gradients_last_layer, clip_gradien
                        ema_update, forward_losses, param_groups)
 
 DEFAULT_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               '..', '..', '..', 'shared', 'fixtures', 'full_step.json')
+                               '..', '..', 'test', 'fixtures', 'reference', 'full_step.json')
 DTYPES = {'float32': torch.float32, 'float64': torch.float64, 'bool': torch.bool, 'int64': torch.int64}
 
 

@@ -3,8 +3,8 @@ import * as path from 'path';
 import { overlapGrids, NO_OVERLAP } from './grids';
 import type { CropRect } from './types';
 
-// The shared fixtures sit beside the checkout; SERE_FIXTURES_DIR points at another set (e.g. the hidden one).
-const FIXTURES = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../shared/fixtures');
+// The reference fixtures kept in the repository; SERE_FIXTURES_DIR points at another set (e.g. an acceptance set).
+const FIXTURES = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../test/fixtures/reference');
 
 interface Tensor {
   dtype: string;

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildSchedules, cosineSchedule, linspace, scaledLr, teacherTempSchedule } from './schedules';
 
-// The shared fixtures sit beside the checkout; SERE_FIXTURES_DIR points at another set (e.g. the hidden one).
-const fixturesDir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../shared/fixtures');
+// The reference fixtures kept in the repository; SERE_FIXTURES_DIR points at another set (e.g. an acceptance set).
+const fixturesDir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../test/fixtures/reference');
 
 interface Tensor1d {
   dtype: string;

@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as T from '@sere/torch';
 import { FIXTURE_CHECKS, fixtureFiles, formatCheck, verifyFixtureFile } from './index';
 
-const dir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../../shared/fixtures');
+const dir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../test/fixtures/reference');
 
 describe(`parity with the reference fixtures in ${dir}`, () => {
   it('finds every fixture file', () => {
