@@ -36,6 +36,19 @@ describe('stores', () => {
     expect(() => parseStoreLocation('s3://a..b/x')).toThrow(/bucket 'a..b'/);
   });
 
+  it('refuses keys in an S3 URL without repeating them', () => {
+    const problem = (() => {
+      try {
+        parseFlags(['--store', 's3://AKIDEXAMPLE:wJalrSECRET@sere-runs/x']);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    })();
+    expect(problem).toMatch(/^--store: s3:\/\/ URL carries credentials; .*SERE_S3_ACCESS_KEY and SERE_S3_SECRET_KEY/);
+    expect(problem).not.toMatch(/wJalrSECRET|AKIDEXAMPLE/);
+  });
+
   it('falls back to --output_dir', () => {
     expect(storeLocation(parseFlags(['--output_dir', 'out']))).toEqual({ kind: 'local', path: 'out' });
     expect(storeLocation(parseFlags(['--output_dir', 'out', '--store', 's3://runs/x']))).toEqual({

@@ -45,6 +45,10 @@ export function parseStoreLocation(text: string): StoreLocation {
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  // Keys in the URL would be echoed in messages and saved in config.json; never repeat them.
+  if (bucket.includes('@')) {
+    throw new Error('s3:// URL carries credentials; write s3://bucket/prefix and set SERE_S3_ACCESS_KEY and SERE_S3_SECRET_KEY in the environment');
+  }
   if (!S3_BUCKET.test(bucket) || bucket.includes('..')) {
     throw new Error(
       `'${text}': bucket '${bucket}' must be 3–63 characters of lower-case letters, digits, '.' or '-'`,

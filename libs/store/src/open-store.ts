@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readCaFile, redactEndpoint } from './endpoint';
 import { StoreError } from './errors';
 import type { FsLayer } from './fs-layer';
 import { LocalStore } from './local-store';
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
   secretKey?: string;
   /** Default SERE_S3_REGION, else us-east-1. */
   region?: string;
+  /** PEM file of the CA that signed an https endpoint's certificate; default SERE_S3_CA_FILE. */
+  caFile?: string;
   retry?: Partial<RetryPolicy>;
   requestTimeoutMs?: number;
   partSizeBytes?: number;
@@ -44,6 +47,14 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Checkpoi
   }
 
   const rest = url.slice('s3://'.length);
+  if (/^[^/]*@/.test(rest)) {
+    throw new StoreError(
+      'invalid',
+      redactEndpoint(url),
+      'open',
+      `store '${redactEndpoint(url)}' carries credentials; write s3://bucket/prefix and set SERE_S3_ACCESS_KEY and SERE_S3_SECRET_KEY in the environment`,
+    );
+  }
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const prefix = slash < 0 ? '' : rest.slice(slash + 1);
@@ -61,10 +72,13 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Checkpoi
     if (!v) throw new StoreError('invalid', url, 'open', `store '${url}' needs ${variable} (or the matching option); it is not set`);
     return v;
   };
+  const endpoint = setting(options.endpoint, 'SERE_S3_ENDPOINT');
+  const caFile = options.caFile ?? (env.SERE_S3_CA_FILE || undefined);
   return new S3Store({
     bucket,
     prefix,
-    endpoint: setting(options.endpoint, 'SERE_S3_ENDPOINT'),
+    endpoint,
+    ca: caFile === undefined ? undefined : readCaFile(caFile, endpoint),
     accessKey: setting(options.accessKey, 'SERE_S3_ACCESS_KEY'),
     secretKey: setting(options.secretKey, 'SERE_S3_SECRET_KEY'),
     region: options.region ?? env.SERE_S3_REGION,

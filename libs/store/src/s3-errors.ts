@@ -45,12 +45,30 @@ const S3_CODES: Record<string, { kind: StoreErrorKind; retryable: boolean }> = {
   RequestTimeout: { kind: 'unreachable', retryable: true },
 };
 
+// Node's names for a certificate the client does not trust (or that names another host).
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 export function classifyS3(e: unknown): S3Failure {
   const err = e as { code?: unknown; name?: unknown; message?: unknown } | null;
   const code = errnoOf(e);
   const message = typeof err?.message === 'string' ? err.message : String(e);
   const detail = code && !message.includes(code) ? `${code}: ${message}` : message;
   if (code && NETWORK_CODES.has(code)) return { kind: 'unreachable', retryable: true, detail };
+  // Trying again meets the same certificate.
+  if (code && TLS_CODES.has(code)) {
+    const hint = 'the server\'s TLS certificate is not trusted; if a private CA signed it, set SERE_S3_CA_FILE to that CA\'s PEM file';
+    return { kind: 'unreachable', retryable: false, detail: `${detail} (${hint})` };
+  }
   if (code && S3_CODES[code]) return { ...S3_CODES[code], detail };
   // Node's http client reports a server that closed mid-request without an errno.
   if (/socket hang up|^aborted$|premature close|Retryable HTTP status/i.test(message)) return { kind: 'unreachable', retryable: true, detail };

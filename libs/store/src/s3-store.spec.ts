@@ -1,7 +1,9 @@
+import * as https from 'node:https';
 import * as net from 'node:net';
 import { StoreError } from './errors';
 import { classifyS3 } from './s3-errors';
 import { S3Store } from './s3-store';
+import { makeTestCa, type TestCa } from './testing/tls';
 
 describe('classifyS3', () => {
   const err = (code: string, message = code) => Object.assign(new Error(message), { code });
@@ -75,5 +77,47 @@ describe('S3Store against a server that accepts connections and never answers', 
       held.forEach((s) => s.destroy());
       await new Promise((r) => silent.close(r));
     }
+  });
+});
+
+describe('S3Store over https with a private CA', () => {
+  // An https server whose certificate a private CA signed; it answers every request the way
+  // S3 answers for a missing object, so reaching 'not-found' proves the handshake passed.
+  let ca: TestCa;
+  let server: https.Server;
+  let endpoint: string;
+  beforeAll(async () => {
+    ca = makeTestCa();
+    server = https.createServer({ key: ca.key, cert: ca.cert }, (req, res) => {
+      req.resume();
+      res.writeHead(404, { 'Content-Type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    ca.dispose();
+  });
+  const store = (extra: { ca?: string } = {}) =>
+    new S3Store({ bucket: 'sere-test', endpoint, accessKey: 'a', secretKey: 'b', retry: { attempts: 2, firstDelayMs: 10, maxDelayMs: 10 }, ...extra });
+
+  it('trusts the server once given the CA', async () => {
+    const e = (await store({ ca: ca.caPem }).get('checkpoint.pth').catch((err: unknown) => err)) as StoreError;
+    expect(e).toBeInstanceOf(StoreError);
+    expect(e.kind).toBe('not-found');
+  });
+
+  it('without the CA, refuses the certificate at once and says which setting helps', async () => {
+    const started = Date.now();
+    const e = (await store().get('checkpoint.pth').catch((err: unknown) => err)) as StoreError;
+    expect(e).toBeInstanceOf(StoreError);
+    expect(e.kind).toBe('unreachable');
+    expect(e.message).toMatch(/certificate/);
+    expect(e.message).toMatch(/set SERE_S3_CA_FILE to that CA's PEM file/);
+    expect(e.message).not.toMatch(/attempts/); // not retried: the next try meets the same certificate
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });

@@ -14,6 +14,7 @@ import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { sha256Hex } from './checksum';
+import { parseEndpoint } from './endpoint';
 import { StoreError, verb, type StoreOperation } from './errors';
 import { isStoreInternal, nameProblem } from './names';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
@@ -24,8 +25,13 @@ export interface S3StoreOptions {
   bucket: string;
   /** Folder inside the bucket; '' or 'runs/vit-s' (a trailing '/' is added). */
   prefix?: string;
-  /** http(s)://host:port of the S3 API. */
+  /** http(s)://host:port of the S3 API, without credentials (see endpoint.ts). */
   endpoint: string;
+  /**
+   * PEM certificates of the CA that signed an https endpoint's certificate (say, a cluster's
+   * private CA). They replace Node's default trust store for this client only.
+   */
+  ca?: string | Buffer;
   accessKey: string;
   secretKey: string;
   /** Default us-east-1; set it so the client skips a bucket-location request per bucket. */
@@ -57,24 +63,6 @@ function timedTransport(secure: boolean, timeoutMs: number): Pick<typeof http, '
   return { request };
 }
 
-export function parseEndpoint(endpoint: string): { host: string; port: number; useSSL: boolean } {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new StoreError('invalid', endpoint, 'open', `S3 endpoint '${endpoint}' is not a URL; expected http://host:port or https://host`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StoreError('invalid', endpoint, 'open', `S3 endpoint '${endpoint}' must use http:// or https://`);
-  }
-  if (url.pathname !== '/' && url.pathname !== '') {
-    throw new StoreError('invalid', endpoint, 'open', `S3 endpoint '${endpoint}' must not have a path; put the folder in the s3:// URL instead`);
-  }
-  const useSSL = url.protocol === 'https:';
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : useSSL ? 443 : 80, useSSL };
-}
-
 export class S3Store implements CheckpointStore {
   readonly root: string;
   readonly bucket: string;
@@ -89,6 +77,9 @@ export class S3Store implements CheckpointStore {
 
   constructor(options: S3StoreOptions) {
     const { host, port, useSSL } = parseEndpoint(options.endpoint);
+    if (options.ca !== undefined && !useSSL) {
+      throw new StoreError('invalid', options.endpoint, 'open', `S3 endpoint '${options.endpoint}' is http://; a CA certificate applies only to https:// endpoints`);
+    }
     this.bucket = options.bucket;
     this.keyPrefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     if (this.keyPrefix) this.keyPrefix += '/';
@@ -108,6 +99,8 @@ export class S3Store implements CheckpointStore {
         region: this.region,
         partSize: this.partSize,
         transport: timedTransport(useSSL, options.requestTimeoutMs ?? 60_000),
+        // minio passes its agent into every request's options, so the CA reaches the TLS handshake.
+        ...(options.ca !== undefined ? { transportAgent: new https.Agent({ ca: options.ca, keepAlive: true }) } : {}),
         retryOptions: { disableRetry: true },
       });
     } catch (e) {
