@@ -6,7 +6,7 @@
  */
 import { DecodeError, VIT_SMALL_VIEWS } from '@sere/augment';
 import { DataStreamer, decodeCursor, EpochPlan, FakeBroker, StreamUnavailableError, type DatasetIndex, type StreamerConfig } from '@sere/data';
-import { standInSample } from '@sere/wire';
+import { encodeBatch, standInSample } from '@sere/wire';
 import type { PthValue } from '@sere/torch';
 import type { SourceBatch, StartPosition } from './batch-source';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source';
@@ -168,6 +168,19 @@ describe('KafkaSource', () => {
       message: expect.stringMatching(/epoch 2 of the stream holds 11 images for this trainer, the run was sized for 20/),
     });
     await second.close();
+  });
+
+  it('passes over a forged message far ahead in the stream, naming where it was, and trains on every real batch', async () => {
+    const broker = new FakeBroker();
+    await produce(broker, 11);
+    const h = { epoch: 0, rank: 0, replica: 0, seq: 4e9, slotsInEpoch: 4e9 + 1, rankEpochSize: 4e9 + 1, firstPosition: 4e9 };
+    broker.partition('test.rank0', 0).splice(1, 0, await encodeBatch(h, [standInSample(5, 0, tiny)], { codec: 'raw' }));
+    const lines: string[] = [];
+    const source = await KafkaSource.open(broker.consumer(0, 1), fresh, options(lines));
+    expect(indices(await collect(source.epoch(0, 0)))).toEqual(chunks(stream(11, 0), 4));
+    expect(indices(await collect(source.epoch(1, 0)))).toEqual(chunks(stream(11, 1), 4));
+    expect(lines.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(/^warning: test\.rank0 partition 0 offset 1: unreadable message dropped \(wire: malformed: .*slot 4000000000/)]);
+    await source.close();
   });
 
   it('refuses views of another size than the run\'s flags', async () => {

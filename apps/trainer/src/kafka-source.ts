@@ -232,9 +232,12 @@ export class KafkaSource implements BatchSource {
 
 /** Logs what the consumer drops; messages of epochs before the run's start are passed over on purpose and not logged. */
 function report(e: ConsumerEvent, topic: string, write: (line: string) => void): void {
-  if (e.type === 'wire-error') write(`warning: ${topic} partition ${e.partition} offset ${e.offset}: unreadable message dropped (${e.kind}: ${e.message})`);
+  if (e.type === 'wire-error') write(`warning: ${topic} partition ${e.partition} offset ${e.offset}: unreadable message dropped (${e.message})`);
   else if (e.type === 'wrong-rank') write(`warning: ${topic} partition ${e.partition} offset ${e.offset}: message for rank ${e.rank} dropped`);
-  else if (e.type === 'missing-slot') write(`warning: slot ${e.slot} of epoch ${e.epoch + 1} never arrived on ${topic}; its images are missing from the epoch`);
+  else if (e.type === 'missing-slot') {
+    const slots = e.count === 1 ? `slot ${e.slot}` : e.count === null ? `slots ${e.slot} to the end` : `slots ${e.slot}..${e.slot + e.count - 1}`;
+    write(`warning: ${slots} of epoch ${e.epoch + 1} never arrived on ${topic}; ${e.count === 1 ? 'its' : 'their'} images are missing from the epoch`);
+  }
 }
 
 /** Awaits a batch, saying so when the stream keeps the run waiting. */

@@ -11,7 +11,10 @@
  *
  * Bad messages (truncated, corrupt, newer format) are counted by kind and dropped; their
  * slot then counts as missing, which the merge notices when the partition's next message
- * arrives.
+ * arrives. So is a message whose header puts it where it cannot be (slot-bounds.ts): a
+ * forged slot or epoch far ahead would otherwise make the merge pass over the real
+ * messages behind it. A gap the merge does pass over is counted in one step, however many
+ * slots it spans, so no header can keep the reader busy.
  *
  * A trainer that keeps its own record of the position (in its checkpoint) passes it as
  * `from`; the group's commits then only tell the producers how far the trainer has got.
@@ -19,6 +22,7 @@
 import type { MultiCropSample } from '@sere/augment';
 import { decodeBatch, inspectMessage, WireError, type MessageInfo, type WireBatch, type WireErrorKind } from '@sere/wire';
 import { DataError } from './errors';
+import { headerProblem, planProblem, slotsBetween, type Position, type StreamPlan } from './slot-bounds';
 import type { CommitRequest, CommittedPosition, ConsumerTransport, StreamMessage } from './transport';
 
 export interface Cursor {
@@ -48,7 +52,8 @@ export type ConsumerEvent =
   | { type: 'wire-error'; kind: WireErrorKind; partition: number; offset: number; message: string }
   | { type: 'wrong-rank'; partition: number; offset: number; rank: number }
   | { type: 'stale'; partition: number; offset: number; epoch: number; slot: number }
-  | { type: 'missing-slot'; epoch: number; slot: number };
+  /** Slots from `slot` on never came: `count` of them, or null for the rest of an epoch whose length is not known. */
+  | { type: 'missing-slot'; epoch: number; slot: number; count: number | null };
 
 export interface Batch {
   /** Counts batches handed out by this consumer (from 0 at each start). */
@@ -73,6 +78,7 @@ export interface ConsumerStats {
   committed: number;
   wireErrors: Partial<Record<WireErrorKind | 'wrong-rank', number>>;
   staleMessages: number;
+  /** Slots that never came (the rest of an epoch of unknown length counts as one). */
   missingSlots: number;
 }
 
@@ -114,6 +120,10 @@ export class BatchConsumer {
   private readonly usedOffset: number[] = [];
   private readonly paused: boolean[] = [];
   private readonly slotsInEpoch = new Map<number, number>();
+  /** Slot and image counts per epoch, from the first message that passed the header checks. */
+  private plan: StreamPlan | null = null;
+  /** Per partition, the furthest message accepted on arrival: what bounds the next one's position. */
+  private readonly furthest: ((Position & { offset: number }) | null)[] = [];
   private cursor: Cursor = { epoch: 0, slot: 0, skip: 0 };
   private waiter: (() => void) | null = null;
   private nextId = 0;
@@ -136,6 +146,7 @@ export class BatchConsumer {
       this.nextOffset.push(0);
       this.usedOffset.push(-1);
       this.paused.push(false);
+      this.furthest.push(null);
     }
   }
 
@@ -203,7 +214,7 @@ export class BatchConsumer {
         continue;
       }
       if (cmp > 0) {
-        this.skipMissing(head.info);
+        this.skipAhead(head.info);
         if (samples.length > 0 && this.cursor.epoch !== epoch) {
           endOfEpoch = true;
           break;
@@ -280,24 +291,78 @@ export class BatchConsumer {
     return slots !== undefined && this.cursor.slot >= slots;
   }
 
-  /** The partition's next message is past the cursor: the slot at the cursor never came. */
-  private skipMissing(ahead: MessageInfo): void {
-    if (ahead.epoch > this.cursor.epoch && !this.slotsInEpoch.has(this.cursor.epoch)) {
+  /**
+   * The cursor's partition holds a later message: the slots up to the first one some
+   * partition may still deliver never came. Counted in one step, not walked slot by slot.
+   */
+  private skipAhead(ahead: MessageInfo): void {
+    const { epoch, slot } = this.cursor;
+    const length = this.slotsInEpoch.get(epoch);
+    if (ahead.epoch > epoch && length === undefined) {
       // Nothing of the cursor's epoch was seen on this partition; its length is unknown,
       // so resume at the start of the epoch that is actually there.
-      this.stats.missingSlots++;
-      this.opts.onEvent?.({ type: 'missing-slot', epoch: this.cursor.epoch, slot: this.cursor.slot });
+      this.missingFrom(slot, null);
       this.cursor = { epoch: ahead.epoch, slot: 0, skip: 0 };
       return;
     }
-    this.missing();
+    const R = this.transport.partitions;
+    let next = length ?? Number.POSITIVE_INFINITY;
+    for (let q = 0; q < R; q++) {
+      const first = slot + ((q - (slot % R) + R) % R);
+      const head = this.firstAccepted(q);
+      if (!head || head.info.epoch < epoch || (head.info.epoch === epoch && head.info.seq < first)) next = Math.min(next, first);
+      else if (head.info.epoch === epoch) next = Math.min(next, head.info.seq);
+      // A head in a later epoch: this partition has nothing more of the cursor's epoch.
+    }
+    this.missingFrom(slot, next - slot);
+    this.cursor = { epoch, slot: next, skip: 0 };
+    if (this.epochFinished()) this.cursor = { epoch: epoch + 1, slot: 0, skip: 0 };
   }
 
+  /** The slot at the cursor came but could not be used. */
   private missing(): void {
-    this.stats.missingSlots++;
-    this.opts.onEvent?.({ type: 'missing-slot', epoch: this.cursor.epoch, slot: this.cursor.slot });
+    this.missingFrom(this.cursor.slot, 1);
     this.cursor = { epoch: this.cursor.epoch, slot: this.cursor.slot + 1, skip: 0 };
     if (this.epochFinished()) this.cursor = { epoch: this.cursor.epoch + 1, slot: 0, skip: 0 };
+  }
+
+  private missingFrom(slot: number, count: number | null): void {
+    this.stats.missingSlots += count ?? 1;
+    this.opts.onEvent?.({ type: 'missing-slot', epoch: this.cursor.epoch, slot, count });
+  }
+
+  /** The partition's first queued message that was not refused on arrival (refused ones in front are let go). */
+  private firstAccepted(p: number): GoodEntry | null {
+    for (let head = this.queues[p][0]; head; head = this.queues[p][0]) {
+      if (head.info) return head as GoodEntry;
+      this.pop(p, head);
+    }
+    return null;
+  }
+
+  /** Why a message's position cannot be right (slot-bounds.ts), or null; an accepted one bounds the partition's next. */
+  private positionProblem(p: number, offset: number, info: MessageInfo): string | null {
+    const R = this.transport.partitions;
+    const own = headerProblem(info, p, R);
+    if (own) return own;
+    this.plan ??= { slotsInEpoch: info.slotsInEpoch, rankEpochSize: info.rankEpochSize };
+    const plan = planProblem(info, this.plan);
+    if (plan) return plan;
+    const last = this.furthest[p];
+    const at = { epoch: info.epoch, seq: info.seq };
+    if (last) {
+      const steps = slotsBetween(last, at, p, R, this.plan);
+      if (steps === 0) return null; // not ahead: a stale message, which the merge passes over
+      const apart = offset - last.offset;
+      if (steps > apart) {
+        return (
+          `epoch ${info.epoch} slot ${info.seq} is ${steps} of this partition's slots past epoch ${last.epoch} slot ${last.seq} at offset ${last.offset}, ` +
+          `but only ${apart} message${apart === 1 ? '' : 's'} later (a replica writes its slots one after the other)`
+        );
+      }
+    }
+    this.furthest[p] = { ...at, offset };
+    return null;
   }
 
   private countWireError(kind: WireErrorKind | 'wrong-rank', partition: number, offset: number, message: string): void {
@@ -327,6 +392,13 @@ export class BatchConsumer {
       this.enqueue(p, { offset: m.offset, info: null, decoded: Promise.resolve(new WireError('malformed', 'wrong rank')) });
       return;
     }
+    const problem = this.positionProblem(p, m.offset, info);
+    if (problem) {
+      const e = new WireError('malformed', problem);
+      this.countWireError(e.kind, p, m.offset, e.message);
+      this.enqueue(p, { offset: m.offset, info: null, decoded: Promise.resolve(e) });
+      return;
+    }
     // Decode on arrival: JPEG views decode on sharp's threads while the trainer works.
     const decoded = decodeBatch(m.value).catch((e: unknown) => {
       if (e instanceof WireError) return e;
@@ -350,12 +422,8 @@ export class BatchConsumer {
     for (;;) {
       if (this.closed) throw new DataError('BatchConsumer closed while waiting for a batch');
       if (this.failure) throw this.failure;
-      const head = this.queues[p][0];
-      if (head && !head.info) {
-        this.pop(p, head);
-        continue;
-      }
-      if (head) return head as GoodEntry;
+      const head = this.firstAccepted(p);
+      if (head) return head;
       if (this.paused[p]) {
         this.paused[p] = false;
         this.transport.resume(p);
