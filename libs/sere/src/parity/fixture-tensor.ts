@@ -1,47 +1,23 @@
 /**
- * Reads tensors in the golden-fixture encoding: {dtype, shape, data: nested arrays}.
+ * Tensors in the golden-fixture encoding {dtype, shape, data: nested arrays} as libtorch
+ * tensors, and fixture weight maps loaded into a model built from the file's config.
  * Shapes always come from the file (the acceptance set uses other shapes).
  */
 import * as T from '@sere/torch';
+import { FixtureError, FixtureNode, FixtureTensor } from './fixture-node';
+import { ParamStore } from '../params';
 
-export interface FixtureTensor {
-  dtype: 'float32' | 'float64' | 'bool' | 'int64';
-  shape: number[];
-  data: unknown;
-}
+export type { FixtureTensor } from './fixture-node';
 
-export function isFixtureTensor(v: unknown): v is FixtureTensor {
-  return !!v && typeof v === 'object' && 'dtype' in v && 'shape' in v && 'data' in v;
-}
-
-/** Flattens nested row-major data, checking it matches the declared shape. */
-export function flatValues(t: FixtureTensor, where = 'tensor'): number[] {
-  const out: number[] = [];
-  const walk = (v: unknown, depth: number): void => {
-    if (depth === t.shape.length) {
-      out.push(typeof v === 'boolean' ? (v ? 1 : 0) : Number(v));
-      return;
-    }
-    if (!Array.isArray(v) || v.length !== t.shape[depth]) {
-      throw new Error(`${where}: data does not match shape [${t.shape.join(', ')}] at depth ${depth}`);
-    }
-    for (const x of v) walk(x, depth + 1);
-  };
-  walk(t.data, 0);
-  return out;
-}
-
-export function toFloat32(t: FixtureTensor, where?: string): Float32Array {
-  return Float32Array.from(flatValues(t, where));
-}
-
-export function toFloat64(t: FixtureTensor, where?: string): Float64Array {
-  return Float64Array.from(flatValues(t, where));
+/** Flattens nested row-major data, checking it matches the declared shape (read once by FixtureNode). */
+export function flatValues(t: FixtureTensor, where = t.path ?? 'tensor'): number[] {
+  if (t.values) return t.values;
+  return new FixtureNode(t, where).tensor().values!;
 }
 
 /** A libtorch tensor from a fixture tensor (bool stays bool, int64 stays int64). */
-export function fixtureToTensor(t: FixtureTensor, device = 'cpu', where?: string): T.Tensor {
-  const values = flatValues(t, where);
+export function fixtureToTensor(t: FixtureTensor, device = 'cpu'): T.Tensor {
+  const values = flatValues(t);
   switch (t.dtype) {
     case 'bool':
       return T.tensor(Uint8Array.from(values), t.shape, { dtype: 'bool', device });
@@ -54,12 +30,35 @@ export function fixtureToTensor(t: FixtureTensor, device = 'cpu', where?: string
   }
 }
 
-/** name -> tensor map, optionally stripping a prefix such as "backbone.". */
-export function fixtureWeights(weights: Record<string, FixtureTensor>, device = 'cpu', prefix = ''): Map<string, T.Tensor> {
-  const out = new Map<string, T.Tensor>();
-  for (const [name, value] of Object.entries(weights)) {
-    if (!name.startsWith(prefix)) continue;
-    out.set(name.slice(prefix.length), fixtureToTensor(value, device, name));
+// The reference's state dicts carry it; the fixtures leave it out (it never enters a computation).
+const UNEXPORTED = /(^|\.)num_batches_tracked$/;
+
+/**
+ * Copies a fixture weight map (`name → tensor`) into stores built from the file's config, so
+ * that a weight the config does not explain (unknown name, missing, other shape) fails
+ * naming the weight. `stores` pairs a name prefix (e.g. `backbone.`) with its store.
+ */
+export function loadFixtureWeights(weights: FixtureNode, stores: ReadonlyArray<readonly [string, ParamStore]>, device = 'cpu'): void {
+  const loaded = new Set<string>();
+  T.noGrad(() =>
+    T.scope(() => {
+      for (const [name, node] of weights.entries()) {
+        const match = stores.find(([prefix, store]) => name.startsWith(prefix) && store.has(name.slice(prefix.length)));
+        if (!match) throw new FixtureError(`${node.path}: no such weight in the model the file's config describes`);
+        const dest = match[1].get(name.slice(match[0].length));
+        const t = fixtureToTensor(node.tensor(), device);
+        if (dest.shape.join(',') !== t.shape.join(',')) {
+          throw new FixtureError(`${node.path}.shape: [${t.shape.join(', ')}], expected [${dest.shape.join(', ')}] (from the file's config)`);
+        }
+        T.call('aten::copy_', '', [dest, t]);
+        loaded.add(name);
+      }
+    }),
+  );
+  for (const [prefix, store] of stores) {
+    for (const key of [...store.tensors.keys(), ...store.buffers.keys()]) {
+      const name = prefix + key;
+      if (!loaded.has(name) && !UNEXPORTED.test(name)) throw new FixtureError(`${weights.path}: the weight '${name}' that the file's config implies is missing`);
+    }
   }
-  return out;
 }

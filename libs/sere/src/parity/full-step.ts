@@ -1,69 +1,52 @@
 /**
  * Parity of one complete training iteration with full_step.json (spec §4.6, §6): all losses,
  * the gradient of every student parameter, parameter groups, last-layer freezing, and per
- * listed parameter the clipping, the AdamW step and the EMA.
+ * listed parameter the clipping, the AdamW step and the EMA. A parameter without gradient
+ * (the weight-norm gain with norm_last_layer) is checked as frozen: unchanged by the step,
+ * and the teacher's EMA still applied to it.
  */
 import * as T from '@sere/torch';
-import { vitConfig } from '../arch';
 import { emaUpdate } from '../ema';
 import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../ibot-loss';
 import { computeObjective } from '../objective';
 import { cancelLastLayerGradients, clipGradientsPerParameter, AdamW, paramGroups } from '../optim';
-import { fromParamStores, namedParameters, Networks } from '../networks';
-import { ParamStore } from '../params';
+import { namedParameters, Network, Networks } from '../networks';
 import { teacherTempSchedule } from '../schedules';
 import { lossWeights } from '../sere-loss';
-import { HeadConfig } from '../ibot-head';
+import { HeadConfig, IBOTHead } from '../ibot-head';
+import { VisionTransformer } from '../vit';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
-import { fixtureToTensor, FixtureTensor, flatValues } from './fixture-tensor';
-import { stackGrids } from './sere-loss';
+import { FixtureNode, within } from './fixture-node';
+import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
+import { gridList, stackGrids } from './sere-loss';
+import { fixtureVitConfig } from './vit-forward';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-function storesFromFixture(weights: Record<string, FixtureTensor>, shared: boolean, normLastLayer: boolean, device: string) {
-  const backbone = new ParamStore();
-  const head = new ParamStore();
-  for (const [name, value] of Object.entries(weights)) {
-    const [store, key] = name.startsWith('backbone.') ? [backbone, name.slice(9)] : [head, name.slice(5)];
-    if (shared && key.startsWith('last_layer2.')) {
-      store.aliases.set(key, key.replace('last_layer2', 'last_layer'));
-      continue;
-    }
-    const t = fixtureToTensor(value, device, name);
-    if (key.endsWith('running_mean') || key.endsWith('running_var')) store.addBuffer(key, t);
-    else store.add(key, t, !(normLastLayer && key.endsWith('weight_g')));
-  }
-  return { backbone, head };
-}
-
-function networksFromFixture(fx: Json, device: string): Networks {
-  const c = fx.config;
-  const v = c.vit;
-  const base = vitConfig({ name: 'fixture', embedDim: v.embed_dim, depth: v.depth, numHeads: v.num_heads, mlpRatio: v.mlp_ratio }, v.patch_size, {
-    imgSize: v.img_size,
-    channelDivisorGlobal: v.channel_sere_size_global,
-    channelDivisorLocal: v.channel_sere_size_local,
-    localHeads: c.local_crops_number > 0,
-  });
-  const h = c.head;
+function networksFromFixture(fx: FixtureNode, device: string): Networks {
+  const c = fx.at('config');
+  const base = fixtureVitConfig(c.at('vit'), { localHeads: c.int('local_crops_number') > 0 });
+  const h = c.at('head');
   const head = (shared: boolean, norm: boolean): HeadConfig => ({
-    inDim: v.embed_dim,
-    outDim: h.out_dim,
-    patchOutDim: h.patch_out_dim,
-    hiddenDim: h.hidden_dim,
-    bottleneckDim: h.bottleneck_dim,
-    nlayers: h.nlayers,
+    inDim: base.embedDim,
+    outDim: h.dim('out_dim'),
+    patchOutDim: h.dim('patch_out_dim'),
+    hiddenDim: h.dim('hidden_dim'),
+    bottleneckDim: h.dim('bottleneck_dim'),
+    nlayers: h.dim('nlayers'),
     sharedHead: shared,
     normLastLayer: norm,
   });
-  const s = storesFromFixture(fx.student_weights, h.shared_head, h.student_norm_last_layer, device);
-  const t = storesFromFixture(fx.teacher_weights, h.shared_head_teacher, h.teacher_norm_last_layer, device);
-  for (const [, p] of [...t.backbone.named(), ...t.head.named()]) p.setRequiresGrad(false);
-  return {
-    student: fromParamStores({ ...base, maskedEmbed: true }, head(h.shared_head, h.student_norm_last_layer), s.backbone, s.head),
-    teacher: fromParamStores(base, head(h.shared_head_teacher, h.teacher_norm_last_layer), t.backbone, t.head),
+  const build = (maskedEmbed: boolean, shared: string, norm: string, weights: string): Network => {
+    const net = {
+      backbone: VisionTransformer.create({ ...base, maskedEmbed }, device),
+      head: IBOTHead.create(head(h.bool(shared), h.bool(norm)), device),
+    };
+    loadFixtureWeights(fx.at(weights), [['backbone.', net.backbone.params], ['head.', net.head.params]], device);
+    return net;
   };
+  const student = build(true, 'shared_head', 'student_norm_last_layer', 'student_weights');
+  const teacher = build(false, 'shared_head_teacher', 'teacher_norm_last_layer', 'teacher_weights');
+  for (const [, p] of namedParameters(teacher)) p.setRequiresGrad(false);
+  return { student, teacher };
 }
 
 function sameNames(name: string, actual: string[], expected: string[]): Check {
@@ -75,122 +58,195 @@ function sameNames(name: string, actual: string[], expected: string[]): Check {
   return { name, maxAbs: ok ? 0 : Infinity, bound: 0, ok, detail: ok ? undefined : `missing [${missing}] extra [${extra}]` };
 }
 
-export function checkFullStep(fx: Json, device = 'cpu'): Check[] {
+/** The two global crops, the local crops, masks and grids of the step, shapes from the config. */
+function batchFromFixture(fx: FixtureNode, device: string) {
+  const c = fx.at('config');
+  const v = c.at('vit');
+  const inp = fx.at('inputs');
+  const B = c.dim('batch_size');
+  const L = c.int('local_crops_number');
+  const img = v.dim('img_size');
+  const local = v.dim('local_size');
+  const G = img / v.dim('patch_size');
+  const [S1, S2] = c.list('overlap_size').map((s) => s.dim());
+  const s = c.dim('local_global_grid_size');
+  const globals = inp.tensors('global_crops', { dtype: 'float32', shape: [B, 3, img, img] });
+  if (globals.length !== 2) inp.at('global_crops').fail('a list of 2 crops');
+  const locals = inp.tensors('local_crops', { dtype: 'float32', shape: [B, 3, local, local] });
+  if (locals.length !== L) inp.at('local_crops').fail(`a list of ${L} crops (config local_crops_number)`);
+  const masks = inp.tensors('masks', { dtype: 'bool', shape: [B, G, G] });
+  if (masks.length !== 2) inp.at('masks').fail('a list of 2 masks (one per global crop)');
+  const gridsLocal = L ? gridList(inp, 'grid_local', 2 * L, B, s) : [];
+  const gridsGlobal = L ? gridList(inp, 'grid_global', 2 * L, B, s) : [];
+  return {
+    globalCrops: T.cat(globals.map((g) => fixtureToTensor(g, device)), 0),
+    localCrops: locals.length ? T.cat(locals.map((g) => fixtureToTensor(g, device)), 0) : null,
+    masks: T.cat(masks.map((m) => fixtureToTensor(m, device)), 0),
+    rows: maskedRows(masks.map((m) => Uint8Array.from(flatValues(m))), B, device),
+    grids: {
+      global1: stackGrids(gridList(inp, 'grid1', 2, B, S1), device)!,
+      global2: stackGrids(gridList(inp, 'grid2', 2, B, S2), device)!,
+      local: stackGrids(gridsLocal, device),
+      globalSide: stackGrids(gridsGlobal, device),
+    },
+  };
+}
+
+export function checkFullStep(fx: FixtureNode, device = 'cpu'): Check[] {
   const checks: Check[] = [];
-  const c = fx.config;
+  const c = fx.at('config');
+  /** Our student's parameters: name → trainable. */
+  const ours = new Map<string, boolean>();
   T.scope(() => {
-    const nets = networksFromFixture(fx, device);
-    const inp = fx.inputs;
-    const batch = c.batch_size;
-    const ib = c.ibot;
+    const nets = within(fx, 'building the networks from config and weights', () => networksFromFixture(fx, device));
+    const inp = fx.at('inputs');
+    const h = c.at('head');
+    const ib = c.at('ibot');
+    const K = h.dim('out_dim');
+    const Kp = h.bool('shared_head') || h.bool('shared_head_teacher') ? K : h.dim('patch_out_dim');
     const loss = new IBOTLoss(
-      { ...IBOT_LOSS_DEFAULTS, studentTemp: ib.student_temp, centerMomentum: ib.center_momentum, centerMomentum2: ib.center_momentum2, lambda1: ib.lambda1, lambda2: ib.lambda2 },
-      c.head.out_dim,
-      c.head.shared_head || c.head.shared_head_teacher ? c.head.out_dim : c.head.patch_out_dim,
+      { ...IBOT_LOSS_DEFAULTS, studentTemp: ib.num('student_temp'), centerMomentum: ib.num('center_momentum'), centerMomentum2: ib.num('center_momentum2'), lambda1: ib.num('lambda1'), lambda2: ib.num('lambda2') },
+      K,
+      Kp,
       device,
     );
-    T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.center_before, device)]);
-    T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.center2_before, device)]);
-    const temps = {
-      teacherTemp: teacherTempSchedule(ib.warmup_teacher_temp, ib.teacher_temp, ib.warmup_teacher_temp_epochs, ib.nepochs)[c.epoch],
-      teacherPatchTemp: teacherTempSchedule(ib.warmup_teacher_patch_temp, ib.teacher_patch_temp, ib.warmup_teacher_temp_epochs, ib.nepochs, ib.mim_start_epoch)[c.epoch],
+    T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
+    T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+    const epoch = c.int('epoch');
+    const nepochs = ib.dim('nepochs');
+    if (epoch >= nepochs) c.at('epoch').fail(`an epoch below ibot.nepochs ${nepochs}`);
+    const temps = within(ib, 'the teacher temperature schedules', () => ({
+      teacherTemp: teacherTempSchedule(ib.num('warmup_teacher_temp'), ib.num('teacher_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs)[epoch],
+      teacherPatchTemp: teacherTempSchedule(ib.num('warmup_teacher_patch_temp'), ib.num('teacher_patch_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs, ib.int('mim_start_epoch'))[epoch],
+    }));
+    const sere = c.at('sere');
+    const objectiveConfig = {
+      temperaturePixel: sere.num('temperature_pixel'),
+      temperatureChannel: sere.num('temperature_channel'),
+      alpha: sere.num('alpha'),
+      beta: sere.num('beta'),
+      compatLocalHeads: false,
     };
-    const masks = inp.masks.map((m: FixtureTensor) => Uint8Array.from(flatValues(m)));
-    const objective = computeObjective(
-      nets,
-      loss,
-      { temperaturePixel: c.sere.temperature_pixel, temperatureChannel: c.sere.temperature_channel, alpha: c.sere.alpha, beta: c.sere.beta, compatLocalHeads: false },
-      {
-        globalCrops: T.cat(inp.global_crops.map((g: FixtureTensor) => fixtureToTensor(g, device)), 0),
-        localCrops: inp.local_crops.length ? T.cat(inp.local_crops.map((g: FixtureTensor) => fixtureToTensor(g, device)), 0) : null,
-        masks: T.cat(inp.masks.map((m: FixtureTensor) => fixtureToTensor(m, device)), 0),
-        rows: maskedRows(masks, batch, device),
-        grids: {
-          global1: stackGrids(inp.grid1, device)!,
-          global2: stackGrids(inp.grid2, device)!,
-          local: stackGrids(inp.grid_local, device),
-          globalSide: stackGrids(inp.grid_global, device),
-        },
-      },
-      temps,
-      false,
-    );
-    const o = fx.outputs;
-    checks.push(checkScalar('full_step/total_loss', objective.total.item(), o.total_loss));
-    checks.push(checkScalar('full_step/ibot_loss', objective.ibot.item(), o.ibot_loss));
-    checks.push(checkScalar('full_step/ibot_cls', objective.ibotCls.item(), o.ibot_cls));
-    checks.push(checkScalar('full_step/ibot_patch', objective.ibotPatch.item(), o.ibot_patch));
-    checks.push(checkScalar('full_step/sere_pixel', objective.pixel.item(), o.sere_pixel));
-    checks.push(checkScalar('full_step/sere_channel', objective.channel.item(), o.sere_channel));
-    const w = lossWeights(c.sere.alpha, c.sere.beta);
-    for (const k of ['ibot', 'pixel', 'channel'] as const) checks.push(checkScalar(`full_step/loss_weights/${k}`, w[k], o.loss_weights[k], 1e-12, 1e-12));
-    checks.push(checkClose('full_step/teacher_cls', objective.teacherCls, o.teacher_cls));
-    checks.push(checkClose('full_step/student_cls', objective.studentCls, o.student_cls));
-    if (objective.studentLocalCls) checks.push(checkClose('full_step/student_local_cls', objective.studentLocalCls, o.student_local_cls));
+    const batch = batchFromFixture(fx, device);
+    const objective = within(fx, 'the forward pass and losses', () => computeObjective(nets, loss, objectiveConfig, batch, temps, false));
+    const o = fx.at('outputs');
+    checks.push(checkScalar('full_step/total_loss', objective.total.item(), o.num('total_loss')));
+    checks.push(checkScalar('full_step/ibot_loss', objective.ibot.item(), o.num('ibot_loss')));
+    checks.push(checkScalar('full_step/ibot_cls', objective.ibotCls.item(), o.num('ibot_cls')));
+    checks.push(checkScalar('full_step/ibot_patch', objective.ibotPatch.item(), o.num('ibot_patch')));
+    checks.push(checkScalar('full_step/sere_pixel', objective.pixel.item(), o.num('sere_pixel')));
+    checks.push(checkScalar('full_step/sere_channel', objective.channel.item(), o.num('sere_channel')));
+    const w = lossWeights(objectiveConfig.alpha, objectiveConfig.beta);
+    for (const k of ['ibot', 'pixel', 'channel'] as const) checks.push(checkScalar(`full_step/loss_weights/${k}`, w[k], o.at('loss_weights').num(k), 1e-12, 1e-12));
+    checks.push(checkClose('full_step/teacher_cls', objective.teacherCls, o.tensor('teacher_cls')));
+    checks.push(checkClose('full_step/student_cls', objective.studentCls, o.tensor('student_cls')));
+    if (objective.studentLocalCls) checks.push(checkClose('full_step/student_local_cls', objective.studentLocalCls, o.tensor('student_local_cls')));
     loss.updateCenter(objective.teacherCls, objective.teacherPatchMean);
-    checks.push(checkClose('full_step/center_after', loss.center, o.center_after, 1e-6, 1e-5));
-    checks.push(checkClose('full_step/center2_after', loss.center2, o.center2_after, 1e-6, 1e-5));
+    checks.push(checkClose('full_step/center_after', loss.center, o.tensor('center_after'), 1e-6, 1e-5));
+    checks.push(checkClose('full_step/center2_after', loss.center2, o.tensor('center2_after'), 1e-6, 1e-5));
 
-    objective.total.backward();
-    const named = namedParameters(nets.student).filter(([, p]) => p.requiresGrad);
+    within(fx, 'the backward pass', () => objective.total.backward());
+    const all = namedParameters(nets.student);
+    for (const [name, p] of all) ours.set(name, p.requiresGrad);
+    const named = all.filter(([, p]) => p.requiresGrad);
     const byName = new Map(named);
-    for (const [name, expected] of Object.entries(fx.grads as Record<string, FixtureTensor>)) {
+    const grads = fx.entries('grads');
+    for (const [name, expected] of grads) {
       const p = byName.get(name);
       const g = p?.grad;
       if (!g) checks.push({ name: `full_step/grad/${name}`, maxAbs: Infinity, bound: 0, ok: false, detail: p ? 'no gradient' : 'no such trainable parameter' });
-      else checks.push(checkGradient(`full_step/grad/${name}`, g, expected));
+      else checks.push(checkGradient(`full_step/grad/${name}`, g, expected.tensor()));
     }
-    checks.push(sameNames('full_step/trainable_parameters', named.map(([n]) => n), Object.keys(fx.grads)));
+    checks.push(sameNames('full_step/trainable_parameters', named.map(([n]) => n), grads.map(([n]) => n)));
+    const withoutGrad = fx.opt('params_without_grad');
+    if (withoutGrad) {
+      // Parameters the reference left without a gradient: frozen ones, or any the loss does not reach.
+      const ungraded = all.filter(([, p]) => !p.grad).map(([n]) => n);
+      const listed = withoutGrad.strs();
+      const unexplained = listed.filter((n) => !ungraded.includes(n));
+      checks.push({ name: 'full_step/params_without_grad', maxAbs: unexplained.length ? Infinity : 0, bound: 0, ok: !unexplained.length, detail: `with a gradient here: [${unexplained}]` });
+    }
     const groups = paramGroups(named);
-    checks.push(sameNames('full_step/param_groups/regularized', groups.regularized.map(([n]) => n), fx.param_groups.regularized));
-    checks.push(sameNames('full_step/param_groups/not_regularized', groups.notRegularized.map(([n]) => n), fx.param_groups.not_regularized));
-    const cancelled = cancelLastLayerGradients(named, c.epoch, c.optimizer.freeze_last_layer);
-    checks.push(sameNames('full_step/last_layer_grads_cancelled', cancelled, fx.last_layer_grads_cancelled ?? []));
+    const pg = fx.at('param_groups');
+    checks.push(sameNames('full_step/param_groups/regularized', groups.regularized.map(([n]) => n), pg.strs('regularized')));
+    checks.push(sameNames('full_step/param_groups/not_regularized', groups.notRegularized.map(([n]) => n), pg.strs('not_regularized')));
+    const cancelled = cancelLastLayerGradients(named, epoch, c.at('optimizer').int('freeze_last_layer'));
+    // A frozen parameter has no gradient to cancel, whether or not the file lists it.
+    const listedCancelled = (fx.opt('last_layer_grads_cancelled')?.strs() ?? []).filter((n) => ours.get(n) !== false);
+    checks.push(sameNames('full_step/last_layer_grads_cancelled', cancelled, listedCancelled));
     loss.dispose();
     for (const net of [nets.student, nets.teacher]) {
       net.backbone.dispose();
       net.head.dispose();
     }
   });
-  checks.push(...checkOptimiserStep(fx, device));
+  checks.push(...checkOptimiserStep(fx, ours, device));
   return checks;
 }
 
+/** True for a step entry of a parameter without gradient (norm_last_layer's weight_g). */
+function isFrozenEntry(st: FixtureNode): boolean {
+  if (st.has('requires_grad')) return !st.bool('requires_grad');
+  return !st.has('grad_before_clip');
+}
+
 /** Clipping, AdamW and EMA for each parameter listed under `step`, from the fixture's own values. */
-function checkOptimiserStep(fx: Json, device: string): Check[] {
+function checkOptimiserStep(fx: FixtureNode, ours: Map<string, boolean>, device: string): Check[] {
   const checks: Check[] = [];
-  const opt = fx.config.optimizer;
-  for (const [name, st] of Object.entries(fx.step as Record<string, Json>)) {
-    T.scope(() => {
-      const pre = `full_step/step/${name}`;
-      const p = fixtureToTensor(st.param_before, device).setRequiresGrad(true);
-      p.grad = fixtureToTensor(st.grad_before_clip, device);
-      const norms = clipGradientsPerParameter([p], opt.clip_grad)!;
-      checks.push(checkScalar(`${pre}/grad_norm_before_clip`, norms.select(0, 0).item(), st.grad_norm_before_clip));
-      checks.push(checkGradient(`${pre}/grad_after_clip`, p.grad!, st.grad_after_clip));
-      if (st.grad_cancelled) p.grad = null;
-      const group: [string, T.Tensor][] = [[name, p]];
-      const adam = new AdamW(
-        st.group === 'regularized' ? { regularized: group, notRegularized: [] } : { regularized: [], notRegularized: group },
-        { beta1: opt.betas[0], beta2: opt.betas[1], eps: opt.eps },
-      );
-      const prior = st.adam_state_before;
-      if (prior) {
-        adam.state.set(name, {
-          step: prior.step,
-          expAvg: T.keep(fixtureToTensor(prior.exp_avg, device)),
-          expAvgSq: T.keep(fixtureToTensor(prior.exp_avg_sq, device)),
-        });
-      }
-      adam.step(opt.lr, [opt.weight_decay_group0, opt.weight_decay_group1]);
-      checks.push(checkClose(`${pre}/param_after`, p, st.param_after, 1e-6, 0));
-      adam.dispose();
-      if (st.teacher_before) {
-        const teacher = fixtureToTensor(st.teacher_before, device);
-        emaUpdate({ student: [p], teacher: [teacher] }, fx.config.teacher_momentum);
-        checks.push(checkClose(`${pre}/teacher_after`, teacher, st.teacher_after, 1e-6, 0));
-      }
-    });
+  const opt = fx.at('config').at('optimizer');
+  const [beta1, beta2] = opt.nums('betas');
+  const adamConfig = { beta1, beta2, eps: opt.num('eps') };
+  const lr = opt.num('lr');
+  const decay: [number, number] = [opt.num('weight_decay_group0'), opt.num('weight_decay_group1')];
+  const clip = opt.num('clip_grad');
+  const momentum = fx.at('config').num('teacher_momentum');
+  for (const [name, st] of fx.entries('step')) {
+    within(st, 'the optimiser step', () =>
+      T.scope(() => {
+        const pre = `full_step/step/${name}`;
+        const before = st.tensor('param_before');
+        const p = fixtureToTensor(before, device);
+        let group: [string, T.Tensor][];
+        if (isFrozenEntry(st)) {
+          // Frozen here too, so our parameter groups leave it out and AdamW never touches it.
+          const trainable = ours.get(name);
+          checks.push({ name: `${pre}/frozen`, maxAbs: trainable === false ? 0 : Infinity, bound: 0, ok: trainable === false, detail: trainable === undefined ? 'no such student parameter' : 'trainable here' });
+          const groups = paramGroups([[name, p]]);
+          group = [...groups.regularized, ...groups.notRegularized];
+        } else {
+          p.setRequiresGrad(true);
+          p.grad = fixtureToTensor(st.tensor('grad_before_clip', { shape: before.shape }), device);
+          if (clip > 0) {
+            const norms = clipGradientsPerParameter([p], clip)!;
+            checks.push(checkScalar(`${pre}/grad_norm_before_clip`, norms.select(0, 0).item(), st.num('grad_norm_before_clip')));
+          }
+          checks.push(checkGradient(`${pre}/grad_after_clip`, p.grad!, st.tensor('grad_after_clip', { shape: before.shape })));
+          if (st.bool('grad_cancelled')) p.grad = null;
+          const kind = st.str('group');
+          if (kind !== 'regularized' && kind !== 'not_regularized') st.at('group').fail("'regularized' or 'not_regularized'");
+          group = [[name, p]];
+        }
+        const regularized = !isFrozenEntry(st) && st.str('group') === 'regularized';
+        const adam = new AdamW(regularized ? { regularized: group, notRegularized: [] } : { regularized: [], notRegularized: group }, adamConfig);
+        const prior = isFrozenEntry(st) ? null : st.opt('adam_state_before');
+        if (prior) {
+          adam.state.set(name, {
+            step: prior.int('step'),
+            expAvg: T.keep(fixtureToTensor(prior.tensor('exp_avg', { shape: before.shape }), device)),
+            expAvgSq: T.keep(fixtureToTensor(prior.tensor('exp_avg_sq', { shape: before.shape }), device)),
+          });
+        }
+        adam.step(lr, decay);
+        checks.push(checkClose(`${pre}/param_after`, p, st.tensor('param_after', { shape: before.shape }), 1e-6, 0));
+        adam.dispose();
+        const teacherBefore = st.opt('teacher_before');
+        if (teacherBefore) {
+          const teacher = fixtureToTensor(teacherBefore.tensor(undefined, { shape: before.shape }), device);
+          emaUpdate({ student: [p], teacher: [teacher] }, momentum);
+          checks.push(checkClose(`${pre}/teacher_after`, teacher, st.tensor('teacher_after', { shape: before.shape }), 1e-6, 0));
+        }
+      }),
+    );
   }
   return checks;
 }

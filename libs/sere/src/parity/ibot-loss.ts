@@ -2,36 +2,41 @@
 import * as T from '@sere/torch';
 import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../ibot-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
-import { fixtureToTensor, FixtureTensor, flatValues } from './fixture-tensor';
+import { FixtureNode } from './fixture-node';
+import { fixtureToTensor, flatValues } from './fixture-tensor';
 
-function maskArrays(masks: FixtureTensor[]): Uint8Array[] {
-  return masks.map((m) => Uint8Array.from(flatValues(m)));
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function checkIBOTLoss(fx: any, device = 'cpu'): Check[] {
+export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
   const checks: Check[] = [];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  for (const cs of fx.cases as any[]) {
+  for (const cs of fx.list('cases')) {
     T.scope(() => {
-      const c = cs.config;
-      const inp = cs.inputs;
-      const pre = `ibot_loss/${cs.name}`;
+      const c = cs.at('config');
+      const inp = cs.at('inputs');
+      const outputs = cs.at('outputs');
+      const grads = cs.at('grads');
+      const pre = `ibot_loss/${cs.str('name')}`;
+      const K = c.dim('out_dim');
+      const Kp = c.dim('patch_out_dim');
       const loss = new IBOTLoss(
-        { ...IBOT_LOSS_DEFAULTS, studentTemp: c.student_temp, centerMomentum: c.center_momentum, centerMomentum2: c.center_momentum2, lambda1: c.lambda1, lambda2: c.lambda2 },
-        c.out_dim,
-        c.patch_out_dim,
+        { ...IBOT_LOSS_DEFAULTS, studentTemp: c.num('student_temp'), centerMomentum: c.num('center_momentum'), centerMomentum2: c.num('center_momentum2'), lambda1: c.num('lambda1'), lambda2: c.num('lambda2') },
+        K,
+        Kp,
         device,
       );
-      T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.center_before, device)]);
-      T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.center2_before, device)]);
-      const studentCls = fixtureToTensor(inp.student_cls, device).setRequiresGrad();
-      const studentPatch = fixtureToTensor(inp.student_patch, device).setRequiresGrad();
-      const studentLocal = inp.student_local_cls ? fixtureToTensor(inp.student_local_cls, device).setRequiresGrad() : null;
-      const teacherCls = fixtureToTensor(inp.teacher_cls, device);
-      const teacherPatch = fixtureToTensor(inp.teacher_patch, device);
-      const [twoB, n, k] = studentPatch.shape;
-      const masks = maskArrays(inp.masks);
+      T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
+      T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+      const studentPatchFx = inp.tensor('student_patch', { shape: [null, null, Kp] });
+      const [twoB, n, k] = studentPatchFx.shape;
+      if (twoB % 2) inp.at('student_patch').fail('a first dimension of 2·B (two global crops)');
+      const side = Math.round(Math.sqrt(n));
+      const studentCls = fixtureToTensor(inp.tensor('student_cls', { shape: [twoB, K] }), device).setRequiresGrad();
+      const studentPatch = fixtureToTensor(studentPatchFx, device).setRequiresGrad();
+      const local = inp.opt('student_local_cls')?.tensor(undefined, { shape: [null, K] });
+      if (local && local.shape[0] % (twoB / 2)) inp.at('student_local_cls').fail(`a first dimension of L·B (B = ${twoB / 2})`);
+      const studentLocal = local ? fixtureToTensor(local, device).setRequiresGrad() : null;
+      const teacherCls = fixtureToTensor(inp.tensor('teacher_cls', { shape: [twoB, K] }), device);
+      const teacherPatch = fixtureToTensor(inp.tensor('teacher_patch', { shape: [twoB, n, Kp] }), device);
+      const masks = inp.tensors('masks', { dtype: 'bool', shape: [twoB / 2, side, side] }).map((m) => Uint8Array.from(flatValues(m)));
+      if (masks.length !== 2) inp.at('masks').fail('a list of 2 (one per global crop)');
       const rows = maskedRows(masks, twoB / 2, device);
       const flatS = studentPatch.reshape(twoB * n, k);
       const flatT = teacherPatch.reshape(twoB * n, k);
@@ -43,19 +48,19 @@ export function checkIBOTLoss(fx: any, device = 'cpu'): Check[] {
         teacherPatch: T.indexSelect(flatT, 0, rows.index),
         rows,
         teacherPatchMean: teacherPatch.mean([1]),
-        teacherTemp: cs.teacher_temp_used,
-        teacherPatchTemp: cs.teacher_patch_temp_used,
+        teacherTemp: cs.num('teacher_temp_used'),
+        teacherPatchTemp: cs.num('teacher_patch_temp_used'),
       });
-      checks.push(checkScalar(`${pre}/cls`, out.cls.item(), cs.outputs.cls));
-      checks.push(checkScalar(`${pre}/patch`, out.patch.item(), cs.outputs.patch));
-      checks.push(checkScalar(`${pre}/loss`, out.total.item(), cs.outputs.loss));
+      checks.push(checkScalar(`${pre}/cls`, out.cls.item(), outputs.num('cls')));
+      checks.push(checkScalar(`${pre}/patch`, out.patch.item(), outputs.num('patch')));
+      checks.push(checkScalar(`${pre}/loss`, out.total.item(), outputs.num('loss')));
       out.total.backward();
-      checks.push(checkGradient(`${pre}/grad/student_cls`, studentCls.grad!, cs.grads.student_cls));
-      checks.push(checkGradient(`${pre}/grad/student_patch`, studentPatch.grad!, cs.grads.student_patch));
-      if (studentLocal) checks.push(checkGradient(`${pre}/grad/student_local_cls`, studentLocal.grad!, cs.grads.student_local_cls));
+      checks.push(checkGradient(`${pre}/grad/student_cls`, studentCls.grad!, grads.tensor('student_cls')));
+      checks.push(checkGradient(`${pre}/grad/student_patch`, studentPatch.grad!, grads.tensor('student_patch')));
+      if (studentLocal) checks.push(checkGradient(`${pre}/grad/student_local_cls`, studentLocal.grad!, grads.tensor('student_local_cls')));
       loss.updateCenter(teacherCls, teacherPatch.mean([1]));
-      checks.push(checkClose(`${pre}/center_after`, loss.center, cs.outputs.center_after, 1e-6, 1e-5));
-      checks.push(checkClose(`${pre}/center2_after`, loss.center2, cs.outputs.center2_after, 1e-6, 1e-5));
+      checks.push(checkClose(`${pre}/center_after`, loss.center, outputs.tensor('center_after'), 1e-6, 1e-5));
+      checks.push(checkClose(`${pre}/center2_after`, loss.center2, outputs.tensor('center2_after'), 1e-6, 1e-5));
       loss.dispose();
     });
   }

@@ -5,8 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { FlagError } from '@sere/config';
 import * as T from '@sere/torch';
 import { Check } from './compare';
+import { FixtureError, FixtureNode } from './fixture-node';
 import { checkFullStep } from './full-step';
 import { checkHeadForward } from './head-forward';
 import { checkIBOTLoss } from './ibot-loss';
@@ -16,9 +18,9 @@ import { checkVitForward } from './vit-forward';
 
 export type { Check } from './compare';
 export { formatCheck } from './compare';
+export { FixtureError } from './fixture-node';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const FIXTURE_CHECKS: Record<string, (fx: any, device: string) => Check[]> = {
+export const FIXTURE_CHECKS: Record<string, (fx: FixtureNode, device: string) => Check[]> = {
   'vit_forward.json': checkVitForward,
   'head_forward.json': checkHeadForward,
   'ibot_loss.json': checkIBOTLoss,
@@ -33,7 +35,10 @@ export interface FileReport {
   error?: string;
 }
 
-/** Checks one fixture file; a file that cannot be read or parsed gives an error entry, not an exception. */
+/**
+ * Checks one fixture file. A file that cannot be read or parsed, or whose content is not what
+ * its checks need, gives an error entry naming the file and the field, never an exception.
+ */
 export function verifyFixtureFile(file: string, device = 'cpu'): FileReport {
   const base = path.basename(file);
   const check = FIXTURE_CHECKS[base];
@@ -42,21 +47,34 @@ export function verifyFixtureFile(file: string, device = 'cpu'): FileReport {
   try {
     fx = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    return { file, checks: [], error: `cannot read ${file}: ${(e as Error).message}` };
+    return { file, checks: [], error: `${base}: cannot read ${file}: ${(e as Error).message}` };
   }
   try {
-    return { file, checks: T.scope(() => check(fx, device)) };
+    return { file, checks: T.scope(() => check(new FixtureNode(fx), device)) };
   } catch (e) {
-    return { file, checks: [], error: `${file}: ${(e as Error).message}` };
+    const message = (e as Error)?.message ?? String(e);
+    // Anything but a FixtureError is a defect of ours, not of the file: say so rather than blame the file.
+    return { file, checks: [], error: e instanceof FixtureError ? `${base}: ${message}` : `${base}: internal error while checking: ${message}` };
   }
+}
+
+export interface FixtureSet {
+  /** The known fixture files the folder holds, in check order. */
+  files: string[];
+  /** The known fixture file names it does not hold (a set may hold only some of them). */
+  absent: string[];
+}
+
+/** The known fixture files in dir; a folder with none of them is an error. */
+export function fixtureSet(dir: string): FixtureSet {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new FlagError(`fixture folder '${dir}' does not exist`);
+  const names = Object.keys(FIXTURE_CHECKS);
+  const present = names.filter((f) => fs.existsSync(path.join(dir, f)));
+  if (!present.length) throw new FlagError(`fixture folder '${dir}' holds none of ${names.join(', ')}`);
+  return { files: present.map((f) => path.join(dir, f)), absent: names.filter((f) => !present.includes(f)) };
 }
 
 /** All known fixture files present in dir; a dir with none of them is an error. */
 export function fixtureFiles(dir: string): string[] {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`fixture folder '${dir}' does not exist`);
-  const files = Object.keys(FIXTURE_CHECKS)
-    .map((f) => path.join(dir, f))
-    .filter((f) => fs.existsSync(f));
-  if (!files.length) throw new Error(`fixture folder '${dir}' holds none of ${Object.keys(FIXTURE_CHECKS).join(', ')}`);
-  return files;
+  return fixtureSet(dir).files;
 }

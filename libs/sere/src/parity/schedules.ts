@@ -1,6 +1,7 @@
 /** Parity of the cosine and temperature schedules with schedules.json (relative 1e-12, float64). */
 import { cosineSchedule, scaledLr, teacherTempSchedule } from '../schedules';
 import { Check } from './compare';
+import { FixtureNode } from './fixture-node';
 import { FixtureTensor, flatValues } from './fixture-tensor';
 
 function checkRelative(name: string, actual: (i: number) => number, expected: FixtureTensor, rel = 1e-12): Check {
@@ -22,36 +23,51 @@ function checkRelative(name: string, actual: (i: number) => number, expected: Fi
   return { name, maxAbs, bound, ok: worst <= 0 };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function checkSchedules(fx: any): Check[] {
+/** A per-iteration or per-epoch series of the file, `count` values long. */
+function series(n: FixtureNode, key: string, count: number): FixtureTensor {
+  const t = n.tensor(key, { dtype: ['float64', 'float32'], shape: [null] });
+  if (t.shape[0] !== count) n.at(key).fail(`${count} values (one per ${key.endsWith('_per_epoch') ? 'epoch' : 'sampled iteration'})`);
+  return t;
+}
+
+export function checkSchedules(fx: FixtureNode): Check[] {
   const checks: Check[] = [];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  for (const r of fx.recipes as any[]) {
-    const p = r.params;
-    const peak = scaledLr(p.lr, p.batch_size_per_gpu, 1, p.world_size);
-    const lr = cosineSchedule(peak, p.min_lr, p.epochs, p.niter_per_ep, p.warmup_epochs);
-    const wd = cosineSchedule(p.weight_decay, p.weight_decay_end, p.epochs, p.niter_per_ep);
-    const mom = cosineSchedule(p.momentum_teacher, 1, p.epochs, p.niter_per_ep);
-    const its: number[] = r.iterations;
-    checks.push(checkRelative(`schedules/${r.name}/lr`, (i) => lr[its[i]], r.lr));
-    checks.push(checkRelative(`schedules/${r.name}/wd`, (i) => wd[its[i]], r.wd));
-    checks.push(checkRelative(`schedules/${r.name}/momentum`, (i) => mom[its[i]], r.momentum));
-    const tt = teacherTempSchedule(p.warmup_teacher_temp, p.teacher_temp, p.warmup_teacher_temp_epochs, p.epochs);
-    const tp = teacherTempSchedule(p.warmup_teacher_patch_temp, p.teacher_patch_temp, p.warmup_teacher_temp_epochs, p.epochs, p.pred_start_epoch ?? 0);
-    checks.push(checkRelative(`schedules/${r.name}/teacher_temp`, (i) => tt[i], r.teacher_temp_per_epoch));
-    checks.push(checkRelative(`schedules/${r.name}/teacher_patch_temp`, (i) => tp[i], r.teacher_patch_temp_per_epoch));
+  for (const r of fx.list('recipes')) {
+    const name = r.str('name');
+    const p = r.at('params');
+    const epochs = p.dim('epochs');
+    const niter = p.dim('niter_per_ep');
+    const peak = scaledLr(p.num('lr'), p.dim('batch_size_per_gpu'), 1, p.dim('world_size'));
+    const lr = cosineSchedule(peak, p.num('min_lr'), epochs, niter, p.int('warmup_epochs'));
+    const wd = cosineSchedule(p.num('weight_decay'), p.num('weight_decay_end'), epochs, niter);
+    const mom = cosineSchedule(p.num('momentum_teacher'), 1, epochs, niter);
+    const its = r.list('iterations').map((it) => {
+      const i = it.int();
+      if (i >= epochs * niter) it.fail(`an iteration below epochs × niter_per_ep = ${epochs * niter}`);
+      return i;
+    });
+    checks.push(checkRelative(`schedules/${name}/lr`, (i) => lr[its[i]], series(r, 'lr', its.length)));
+    checks.push(checkRelative(`schedules/${name}/wd`, (i) => wd[its[i]], series(r, 'wd', its.length)));
+    checks.push(checkRelative(`schedules/${name}/momentum`, (i) => mom[its[i]], series(r, 'momentum', its.length)));
+    const start = p.opt('pred_start_epoch')?.int() ?? 0;
+    const tt = teacherTempSchedule(p.num('warmup_teacher_temp'), p.num('teacher_temp'), p.int('warmup_teacher_temp_epochs'), epochs);
+    const tp = teacherTempSchedule(p.num('warmup_teacher_patch_temp'), p.num('teacher_patch_temp'), p.int('warmup_teacher_temp_epochs'), epochs, start);
+    checks.push(checkRelative(`schedules/${name}/teacher_temp`, (i) => tt[i], series(r, 'teacher_temp_per_epoch', epochs)));
+    checks.push(checkRelative(`schedules/${name}/teacher_patch_temp`, (i) => tp[i], series(r, 'teacher_patch_temp_per_epoch', epochs)));
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  (fx.small_exact as any[]).forEach((s, k) => {
-    const v = cosineSchedule(s.base_value, s.final_value, s.epochs, s.niter_per_ep, s.warmup_epochs, s.start_warmup_value);
-    checks.push(checkRelative(`schedules/small_exact[${k}]`, (i) => v[i], s.values));
+  fx.list('small_exact').forEach((s, k) => {
+    const epochs = s.dim('epochs');
+    const niter = s.dim('niter_per_ep');
+    const v = cosineSchedule(s.num('base_value'), s.num('final_value'), epochs, niter, s.int('warmup_epochs'), s.opt('start_warmup_value')?.num() ?? 0);
+    checks.push(checkRelative(`schedules/small_exact[${k}]`, (i) => v[i], series(s, 'values', epochs * niter)));
   });
-  const t = fx.temperature_small;
+  const t = fx.opt('temperature_small');
   if (t) {
-    const tt = teacherTempSchedule(t.warmup_teacher_temp, t.teacher_temp, t.warmup_teacher_temp_epochs, t.nepochs);
-    const tp = teacherTempSchedule(t.warmup_teacher_patch_temp, t.teacher_patch_temp, t.warmup_teacher_temp_epochs, t.nepochs, t.mim_start_epoch);
-    checks.push(checkRelative('schedules/temperature_small/teacher_temp', (i) => tt[i], t.teacher_temp_per_epoch));
-    checks.push(checkRelative('schedules/temperature_small/teacher_patch_temp', (i) => tp[i], t.teacher_patch_temp_per_epoch));
+    const epochs = t.dim('nepochs');
+    const tt = teacherTempSchedule(t.num('warmup_teacher_temp'), t.num('teacher_temp'), t.int('warmup_teacher_temp_epochs'), epochs);
+    const tp = teacherTempSchedule(t.num('warmup_teacher_patch_temp'), t.num('teacher_patch_temp'), t.int('warmup_teacher_temp_epochs'), epochs, t.int('mim_start_epoch'));
+    checks.push(checkRelative('schedules/temperature_small/teacher_temp', (i) => tt[i], series(t, 'teacher_temp_per_epoch', epochs)));
+    checks.push(checkRelative('schedules/temperature_small/teacher_patch_temp', (i) => tp[i], series(t, 'teacher_patch_temp_per_epoch', epochs)));
   }
   return checks;
 }

@@ -3,95 +3,130 @@ import * as T from '@sere/torch';
 import { bilinearMatrix, resampleRelation } from '../alignment';
 import { lossWeights, sereLoss } from '../sere-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
-import { fixtureToTensor, FixtureTensor } from './fixture-tensor';
+import { FixtureNode, FixtureTensor } from './fixture-node';
+import { fixtureToTensor } from './fixture-tensor';
 
 export function stackGrids(grids: FixtureTensor[] | null, device: string): T.Tensor | null {
   if (!grids || grids.length === 0) return null;
   return T.stack(grids.map((g) => fixtureToTensor(g, device)), 0);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function checkSereLoss(fx: any, device = 'cpu'): Check[] {
+/** A list of `count` overlap grids [B, S, S, 2] (spec §4.2). */
+export function gridList(n: FixtureNode, key: string, count: number, batch: number, side: number): FixtureTensor[] {
+  const grids = n.tensors(key, { dtype: ['float32', 'float64'], shape: [batch, side, side, 2] });
+  if (grids.length !== count) n.at(key).fail(`a list of ${count} grids`);
+  return grids;
+}
+
+/** An integer field that indexes a list of `size`. */
+function index(n: FixtureNode, key: string, size: number): number {
+  const i = n.int(key);
+  if (i >= size) n.at(key).fail(`an index below ${size}`);
+  return i;
+}
+
+export function checkSereLoss(fx: FixtureNode, device = 'cpu'): Check[] {
   const checks: Check[] = [];
   T.scope(() => {
-    const c = fx.config;
-    const inp = fx.inputs;
-    const L = c.ncrops_local;
-    const rel = (k: string, grad = false) => {
-      const t = fixtureToTensor(inp[k], device);
+    const c = fx.at('config');
+    const inp = fx.at('inputs');
+    const outputs = fx.at('outputs');
+    const grads = fx.at('grads');
+    const B = c.dim('batch_size');
+    const L = c.dim('ncrops_local');
+    const H = c.dim('num_heads');
+    const C = c.dim('channels');
+    const N = c.dim('N_global');
+    const n = c.dim('n_local');
+    const [S1, S2] = c.list('overlap_size').map((s) => s.dim());
+    const s = c.dim('local_global_grid_size');
+    const G = Math.round(Math.sqrt(N));
+    const g = Math.round(Math.sqrt(n));
+    if (G * G !== N) c.at('N_global').fail('a square token count');
+    if (g * g !== n) c.at('n_local').fail('a square token count');
+    const rel = (k: string, shape: number[], grad = false) => {
+      const t = fixtureToTensor(inp.tensor(k, { shape }), device);
       return grad ? t.setRequiresGrad() : t;
     };
-    const studentPixel = rel('student_relation_pixel_raw', true);
-    const studentPixelLocal = rel('student_relation_pixel_local', true);
-    const studentChannel = rel('student_relation_channel', true);
-    const studentChannelLocal = rel('student_relation_channel_local', true);
+    const studentPixel = rel('student_relation_pixel_raw', [2 * B, H, N, N], true);
+    const studentPixelLocal = rel('student_relation_pixel_local', [L * B, H, n, n], true);
+    const studentChannel = rel('student_relation_channel', [2 * B, C, C], true);
+    const studentChannelLocal = rel('student_relation_channel_local', [L * B, C, C], true);
+    const teacherPixel = () => rel('teacher_relation_pixel_raw', [2 * B, H, N, N]);
+    const teacherChannel = () => rel('teacher_relation_channel', [2 * B, C, C]);
+    const gridLocal = gridList(inp, 'grid_local', 2 * L, B, s);
+    const gridGlobal = gridList(inp, 'grid_global', 2 * L, B, s);
     const grids = {
-      global1: stackGrids(inp.grid1, device)!,
-      global2: stackGrids(inp.grid2, device)!,
-      local: stackGrids(inp.grid_local, device),
-      globalSide: stackGrids(inp.grid_global, device),
+      global1: stackGrids(gridList(inp, 'grid1', 2, B, S1), device)!,
+      global2: stackGrids(gridList(inp, 'grid2', 2, B, S2), device)!,
+      local: stackGrids(gridLocal, device),
+      globalSide: stackGrids(gridGlobal, device),
     };
-    const cfg = { temperaturePixel: c.temperature_pixel, temperatureChannel: c.temperature_channel };
+    const cfg = { temperaturePixel: c.num('temperature_pixel'), temperatureChannel: c.num('temperature_channel') };
     const out = sereLoss(cfg, {
-      teacherPixel: rel('teacher_relation_pixel_raw'),
+      teacherPixel: teacherPixel(),
       studentPixel,
       studentPixelLocal,
-      teacherChannel: rel('teacher_relation_channel'),
+      teacherChannel: teacherChannel(),
       studentChannel,
       studentChannelLocal,
       grids,
     });
-    checks.push(checkClose('sere_loss/teacher_relation_pixel_aligned', out.alignedTeacher, fx.intermediate.teacher_relation_pixel_aligned));
-    checks.push(checkClose('sere_loss/student_relation_pixel_aligned', out.alignedStudent, fx.intermediate.student_relation_pixel_aligned));
+    const inter = fx.at('intermediate');
+    checks.push(checkClose('sere_loss/teacher_relation_pixel_aligned', out.alignedTeacher, inter.tensor('teacher_relation_pixel_aligned')));
+    checks.push(checkClose('sere_loss/student_relation_pixel_aligned', out.alignedStudent, inter.tensor('student_relation_pixel_aligned')));
     // Resampling examples of single pairs.
-    const G = Math.round(Math.sqrt(c.N_global));
-    const g = Math.round(Math.sqrt(c.n_local));
     T.noGrad(() => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      for (const ex of fx.intermediate.sampling_examples as any[]) {
-        const batch = c.batch_size;
-        const wl = bilinearMatrix(fixtureToTensor(inp.grid_local[ex.grid_index], device), g);
-        const wg = bilinearMatrix(fixtureToTensor(inp.grid_global[ex.grid_index], device), G);
-        const local = studentPixelLocal.slice(0, ex.student_local_crop * batch, (ex.student_local_crop + 1) * batch);
-        const teacher = rel('teacher_relation_pixel_raw').slice(0, ex.teacher_crop * batch, (ex.teacher_crop + 1) * batch);
-        const pre = `sere_loss/sampling[q=${ex.teacher_crop},v=${ex.student_local_crop}]`;
-        checks.push(checkClose(`${pre}/student_local_sampled`, resampleRelation(local, wl, wl), ex.student_local_sampled));
-        checks.push(checkClose(`${pre}/teacher_global_sampled_div_temp`, resampleRelation(teacher, wg, wg).div(c.temperature_pixel), ex.teacher_global_sampled_div_temp));
+      for (const ex of inter.list('sampling_examples')) {
+        const k = index(ex, 'grid_index', 2 * L);
+        const q = index(ex, 'teacher_crop', 2);
+        const v = index(ex, 'student_local_crop', L);
+        const wl = bilinearMatrix(fixtureToTensor(gridLocal[k], device), g);
+        const wg = bilinearMatrix(fixtureToTensor(gridGlobal[k], device), G);
+        const local = studentPixelLocal.slice(0, v * B, (v + 1) * B);
+        const teacher = teacherPixel().slice(0, q * B, (q + 1) * B);
+        const pre = `sere_loss/sampling[q=${q},v=${v}]`;
+        checks.push(checkClose(`${pre}/student_local_sampled`, resampleRelation(local, wl, wl), ex.tensor('student_local_sampled')));
+        checks.push(checkClose(`${pre}/teacher_global_sampled_div_temp`, resampleRelation(teacher, wg, wg).div(cfg.temperaturePixel), ex.tensor('teacher_global_sampled_div_temp')));
       }
     });
-    checks.push(checkScalar('sere_loss/loss_pixel', out.pixel.item(), fx.outputs.loss_pixel));
-    checks.push(checkScalar('sere_loss/loss_channel', out.channel.item(), fx.outputs.loss_channel));
-    const termIndex = (t: { kind: string; teacher_crop: number; student_local_crop?: number }) =>
-      t.kind === 'global-global' ? t.teacher_crop : 2 + t.teacher_crop * L + (t.student_local_crop ?? 0);
+    checks.push(checkScalar('sere_loss/loss_pixel', out.pixel.item(), outputs.num('loss_pixel')));
+    checks.push(checkScalar('sere_loss/loss_channel', out.channel.item(), outputs.num('loss_channel')));
+    // Terms in our order: the two global-global pairs, then q·L + v for each global-local pair.
+    const termIndex = (t: FixtureNode) => {
+      const kind = t.str('kind');
+      if (kind === 'global-global') return index(t, 'teacher_crop', 2);
+      if (kind === 'global-local') return 2 + index(t, 'teacher_crop', 2) * L + index(t, 'student_local_crop', L);
+      return t.at('kind').fail("'global-global' or 'global-local'");
+    };
     const pixelTerms = out.pixelTerms.toFloat32Array();
     const channelTerms = out.channelTerms.toFloat32Array();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    fx.outputs.pixel_terms.forEach((t: any, i: number) => checks.push(checkScalar(`sere_loss/pixel_terms[${i}]`, pixelTerms[termIndex(t)], t.value)));
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    fx.outputs.channel_terms.forEach((t: any, i: number) => checks.push(checkScalar(`sere_loss/channel_terms[${i}]`, channelTerms[termIndex(t)], t.value)));
-    const w = lossWeights(c.alpha, c.beta);
+    outputs.list('pixel_terms').forEach((t, i) => checks.push(checkScalar(`sere_loss/pixel_terms[${i}]`, pixelTerms[termIndex(t)], t.num('value'))));
+    outputs.list('channel_terms').forEach((t, i) => checks.push(checkScalar(`sere_loss/channel_terms[${i}]`, channelTerms[termIndex(t)], t.num('value'))));
+    const w = lossWeights(c.num('alpha'), c.num('beta'));
     const sereWeighted = w.pixel * out.pixel.item() + w.channel * out.channel.item();
-    checks.push(checkScalar('sere_loss/sere_weighted', sereWeighted, fx.outputs.sere_weighted));
-    checks.push(checkScalar('sere_loss/total_loss', w.ibot * fx.outputs.ibot_loss_value_given + sereWeighted, fx.outputs.total_loss));
+    checks.push(checkScalar('sere_loss/sere_weighted', sereWeighted, outputs.num('sere_weighted')));
+    checks.push(checkScalar('sere_loss/total_loss', w.ibot * outputs.num('ibot_loss_value_given') + sereWeighted, outputs.num('total_loss')));
 
     out.pixel.backward();
     out.channel.backward();
-    checks.push(checkGradient('sere_loss/grad/pixel_wrt_student_relation_pixel_raw', studentPixel.grad!, fx.grads.d_loss_pixel_d_student_relation_pixel_raw));
-    checks.push(checkGradient('sere_loss/grad/pixel_wrt_student_relation_pixel_local', studentPixelLocal.grad!, fx.grads.d_loss_pixel_d_student_relation_pixel_local));
-    checks.push(checkGradient('sere_loss/grad/channel_wrt_student_relation_channel', studentChannel.grad!, fx.grads.d_loss_channel_d_student_relation_channel));
-    checks.push(checkGradient('sere_loss/grad/channel_wrt_student_relation_channel_local', studentChannelLocal.grad!, fx.grads.d_loss_channel_d_student_relation_channel_local));
+    checks.push(checkGradient('sere_loss/grad/pixel_wrt_student_relation_pixel_raw', studentPixel.grad!, grads.tensor('d_loss_pixel_d_student_relation_pixel_raw')));
+    checks.push(checkGradient('sere_loss/grad/pixel_wrt_student_relation_pixel_local', studentPixelLocal.grad!, grads.tensor('d_loss_pixel_d_student_relation_pixel_local')));
+    checks.push(checkGradient('sere_loss/grad/channel_wrt_student_relation_channel', studentChannel.grad!, grads.tensor('d_loss_channel_d_student_relation_channel')));
+    checks.push(checkGradient('sere_loss/grad/channel_wrt_student_relation_channel_local', studentChannelLocal.grad!, grads.tensor('d_loss_channel_d_student_relation_channel_local')));
 
     const noLocal = sereLoss(cfg, {
-      teacherPixel: rel('teacher_relation_pixel_raw'),
-      studentPixel: rel('student_relation_pixel_raw'),
+      teacherPixel: teacherPixel(),
+      studentPixel: rel('student_relation_pixel_raw', [2 * B, H, N, N]),
       studentPixelLocal: null,
-      teacherChannel: rel('teacher_relation_channel'),
-      studentChannel: rel('student_relation_channel'),
+      teacherChannel: teacherChannel(),
+      studentChannel: rel('student_relation_channel', [2 * B, C, C]),
       studentChannelLocal: null,
       grids: { ...grids, local: null, globalSide: null },
     });
-    checks.push(checkScalar('sere_loss/no_local/loss_pixel', noLocal.pixel.item(), fx.outputs.no_local.loss_pixel));
-    checks.push(checkScalar('sere_loss/no_local/loss_channel', noLocal.channel.item(), fx.outputs.no_local.loss_channel));
+    const nl = outputs.at('no_local');
+    checks.push(checkScalar('sere_loss/no_local/loss_pixel', noLocal.pixel.item(), nl.num('loss_pixel')));
+    checks.push(checkScalar('sere_loss/no_local/loss_channel', noLocal.channel.item(), nl.num('loss_channel')));
   });
   return checks;
 }

@@ -1,64 +1,62 @@
 /** Parity of the backbone and its self-relations with vit_forward.json (spec §1, §4.1). */
 import * as T from '@sere/torch';
-import { vitConfig } from '../arch';
-import { ParamStore } from '../params';
+import { vitConfig, VitConfig } from '../arch';
 import { PosEmbedInterpolator } from '../pos-embed';
 import { VisionTransformer } from '../vit';
 import { Check, checkClose } from './compare';
-import { fixtureToTensor, fixtureWeights, FixtureTensor } from './fixture-tensor';
+import { FixtureNode } from './fixture-node';
+import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';
 
-interface VitCase {
-  input: string;
-  mask: string | null;
-  local_crop: boolean;
-  tokens: FixtureTensor;
-  block_outputs: FixtureTensor[];
-  prenorm_tokens: FixtureTensor;
-  relation_channel_z: FixtureTensor;
-  relation_channel_p: FixtureTensor;
-  relation_pixel_z: FixtureTensor;
-  relation_pixel_p: FixtureTensor;
+/** The backbone a fixture's `vit` config describes; sizes that cannot tile fail naming the field. */
+export function fixtureVitConfig(c: FixtureNode, opts: Partial<VitConfig>): VitConfig {
+  const patch = c.dim('patch_size');
+  const d = c.dim('embed_dim');
+  const heads = c.dim('num_heads');
+  if (d % heads) c.at('num_heads').fail(`a divisor of embed_dim ${d}`);
+  const imgSize = c.dim('img_size');
+  if (imgSize % patch) c.at('img_size').fail(`a multiple of patch_size ${patch}`);
+  if (c.dim('local_size') % patch) c.at('local_size').fail(`a multiple of patch_size ${patch}`);
+  return vitConfig({ name: 'fixture', embedDim: d, depth: c.dim('depth'), numHeads: heads, mlpRatio: c.num('mlp_ratio') }, patch, {
+    imgSize,
+    channelDivisorGlobal: c.num('channel_sere_size_global'),
+    channelDivisorLocal: c.num('channel_sere_size_local'),
+    ...opts,
+  });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function checkVitForward(fx: any, device = 'cpu'): Check[] {
-  const c = fx.config;
-  const cfg = vitConfig(
-    { name: 'fixture', embedDim: c.embed_dim, depth: c.depth, numHeads: c.num_heads, mlpRatio: c.mlp_ratio },
-    c.patch_size,
-    {
-      imgSize: c.img_size,
-      channelDivisorGlobal: c.channel_sere_size_global,
-      channelDivisorLocal: c.channel_sere_size_local,
-      maskedEmbed: true,
-      localHeads: true,
-    },
-  );
+export function checkVitForward(fx: FixtureNode, device = 'cpu'): Check[] {
+  const c = fx.at('config');
+  const patch = c.dim('patch_size');
+  const cfg = fixtureVitConfig(c, { maskedEmbed: true, localHeads: true });
+  const inputs = fx.at('inputs');
   return T.scope(() => {
-    const params = fixtureWeights(fx.weights, device);
-    const vit = new VisionTransformer(cfg, new ParamStore());
-    for (const [k, v] of params) {
-      if (k.endsWith('running_mean') || k.endsWith('running_var')) vit.params.addBuffer(k, v);
-      else vit.params.add(k, v, false);
-    }
+    const vit = VisionTransformer.create(cfg, device);
+    loadFixtureWeights(fx.at('weights'), [['', vit.params]], device);
     const checks: Check[] = [];
-    const gLocal = c.local_size / c.patch_size;
+    const gLocal = c.dim('local_size') / patch;
     const interp = new PosEmbedInterpolator();
     const pos = T.noGrad(() => interp.apply(vit.params.get('pos_embed'), gLocal));
-    checks.push(checkClose('vit_forward/pos_embed_interpolated_local', pos, fx.pos_embed_interpolated_local));
+    checks.push(checkClose('vit_forward/pos_embed_interpolated_local', pos, fx.tensor('pos_embed_interpolated_local')));
     interp.dispose();
-    for (const [name, cs] of Object.entries(fx.cases as Record<string, VitCase>)) {
-      const x = fixtureToTensor(fx.inputs[cs.input], device);
-      const mask = cs.mask ? fixtureToTensor(fx.inputs[cs.mask], device) : null;
-      const out = T.noGrad(() => vit.forward(x, { mask, localHeads: cs.local_crop, branches: ['z', 'p'], keepBlocks: true }));
+    for (const [name, cs] of fx.entries('cases')) {
+      const input = cs.str('input');
+      const side = input === 'x_local' ? c.dim('local_size') : c.dim('img_size');
+      const x = fixtureToTensor(inputs.tensor(input, { shape: [null, 3, side, side] }), device);
+      const batch = x.shape[0];
+      const maskName = cs.opt('mask')?.str();
+      const grid = side / patch;
+      const mask = maskName ? fixtureToTensor(inputs.tensor(maskName, { dtype: 'bool', shape: [batch, grid, grid] }), device) : null;
+      const out = T.noGrad(() => vit.forward(x, { mask, localHeads: cs.bool('local_crop'), branches: ['z', 'p'], keepBlocks: true }));
       const pre = `vit_forward/${name}`;
-      checks.push(checkClose(`${pre}/tokens`, out.tokens, cs.tokens));
-      cs.block_outputs.forEach((b, i) => checks.push(checkClose(`${pre}/block_outputs[${i}]`, out.blocks![i], b)));
-      checks.push(checkClose(`${pre}/prenorm_tokens`, out.prenorm, cs.prenorm_tokens));
-      checks.push(checkClose(`${pre}/relation_channel_z`, out.relations.z!.channel, cs.relation_channel_z));
-      checks.push(checkClose(`${pre}/relation_channel_p`, out.relations.p!.channel, cs.relation_channel_p));
-      checks.push(checkClose(`${pre}/relation_pixel_z`, out.relations.z!.pixel, cs.relation_pixel_z));
-      checks.push(checkClose(`${pre}/relation_pixel_p`, out.relations.p!.pixel, cs.relation_pixel_p));
+      checks.push(checkClose(`${pre}/tokens`, out.tokens, cs.tensor('tokens')));
+      const blocks = cs.tensors('block_outputs');
+      if (blocks.length !== cfg.depth) cs.at('block_outputs').fail(`a list of ${cfg.depth} (config depth)`);
+      blocks.forEach((b, i) => checks.push(checkClose(`${pre}/block_outputs[${i}]`, out.blocks![i], b)));
+      checks.push(checkClose(`${pre}/prenorm_tokens`, out.prenorm, cs.tensor('prenorm_tokens')));
+      checks.push(checkClose(`${pre}/relation_channel_z`, out.relations.z!.channel, cs.tensor('relation_channel_z')));
+      checks.push(checkClose(`${pre}/relation_channel_p`, out.relations.p!.channel, cs.tensor('relation_channel_p')));
+      checks.push(checkClose(`${pre}/relation_pixel_z`, out.relations.z!.pixel, cs.tensor('relation_pixel_z')));
+      checks.push(checkClose(`${pre}/relation_pixel_p`, out.relations.p!.pixel, cs.tensor('relation_pixel_p')));
     }
     vit.dispose();
     return checks;
