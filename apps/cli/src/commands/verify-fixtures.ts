@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as T from '@sere/torch';
 import { parity } from '@sere/sere';
 
-const { fixtureFiles, formatCheck, verifyFixtureFile } = parity;
+const { fixtureSet, formatCheck, verifyFixtureFile } = parity;
 import { UsageError } from '../usage';
 
 export const usage = 'sere verify-fixtures <dir> [--device cpu|cuda[:N]] [--json] [--failures-only]';
@@ -37,7 +37,9 @@ export function verifyFixtures(argv: string[]): number {
       console.error(`warning: could not turn TF32 off (${(e as Error).message}); fp32 checks may exceed their bounds`);
     }
   }
-  const files = fixtureFiles(dir);
+  // A set may hold only some of the files: those present are checked, the others named.
+  const { files, absent } = fixtureSet(dir);
+  if (!json && absent.length) console.log(`absent, not checked: ${absent.join(', ')}`);
   let total = 0;
   let failed = 0;
   const reports = [];
@@ -54,9 +56,10 @@ export function verifyFixtures(argv: string[]): number {
     for (const c of r.checks) if (!failuresOnly || !c.ok) console.log(`  ${formatCheck(c)}`);
   }
   if (json) {
-    console.log(JSON.stringify({ dir, device, total, failed, files: reports }));
+    console.log(JSON.stringify({ dir, device, total, failed, absent, files: reports }));
   } else {
-    console.log(`\n${total - failed} passed, ${failed} failed (${files.length} fixture files in ${dir}, device ${device})`);
+    const missing = absent.length ? `; absent: ${absent.join(', ')}` : '';
+    console.log(`\n${total - failed} passed, ${failed} failed (${files.length} fixture files in ${dir}${missing}, device ${device})`);
   }
   return failed === 0 ? 0 : 1;
 }
