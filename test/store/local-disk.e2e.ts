@@ -94,5 +94,9 @@ describe('a writer killed with SIGKILL mid-put', () => {
     const version = got.readUInt32LE(0);
     expect(version).toBeGreaterThanOrEqual(start);
     expect(got.equals(versionBytes(version, size))).toBe(true);
+
+    // A kill inside a put leaves its temporary file (up to 16 MiB); the next put removes it.
+    await new LocalStore(dir).put('checkpoint.pth', got);
+    expect((await fs.readdir(dir)).sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
   });
 });

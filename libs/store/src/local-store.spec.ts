@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sha256Hex } from './checksum';
 import { StoreError } from './errors';
 import { FaultFs, SimulatedCrash, type FaultRule } from './fault-fs';
+import { nodeFs, type FsLayer } from './fs-layer';
 import { LocalStore } from './local-store';
+import { tempName, THIS_WRITER } from './temp-files';
 
 let dir: string;
 
@@ -173,6 +176,63 @@ describe('LocalStore', () => {
     expect(e.message).toMatch(/permission denied \(EACCES\)/);
   });
 
+  describe('temporary files a killed writer left behind', () => {
+    // A pid that ran and has exited: what a writer killed with SIGKILL leaves in its names.
+    const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+    const leftover = async (name: string, owner: Partial<typeof THIS_WRITER>, n: number) => {
+      const file = tempName(path.join(dir, name), { ...THIS_WRITER, ...owner }, n);
+      await fs.writeFile(file, bytes(100_000, n)); // part of a checkpoint, as a kill mid-write leaves it
+      return path.basename(file);
+    };
+
+    it('are removed by the next put into the folder; those of live or foreign writers are kept', async () => {
+      const store = new LocalStore(dir);
+      await store.put('checkpoint.pth', bytes(1000, 1));
+      const dead = deadPid();
+      await leftover('checkpoint.pth', { pid: dead }, 1);
+      await leftover('checkpoint.pth.sha256', { pid: dead }, 2);
+      await leftover('checkpoint0040.pth', { pid: dead }, 3);
+      // This pid and thread with no put in progress: a restarted container is often pid 1 again.
+      await leftover('checkpoint.pth', {}, 999_999);
+      const kept = [
+        await leftover('checkpoint.pth', { pid: process.ppid }, 4), // a live process
+        await leftover('checkpoint.pth', { pid: dead, host: 'another-host' }, 5), // cannot tell from here
+        await leftover('checkpoint.pth', { thread: THIS_WRITER.thread + 1 }, 6), // another thread of ours
+      ];
+      await fs.writeFile(path.join(dir, '.keep'), '');
+      await fs.writeFile(path.join(dir, 'notes.tmp'), '');
+
+      await store.put('config.json', Buffer.from('{}'));
+      expect((await fs.readdir(dir)).sort()).toEqual(
+        ['.keep', 'checkpoint.pth', 'checkpoint.pth.sha256', 'config.json', 'config.json.sha256', 'notes.tmp', ...kept].sort(),
+      );
+      expect((await store.get('checkpoint.pth')).equals(bytes(1000, 1))).toBe(true);
+    });
+
+    it('never include a put still in progress in this process', async () => {
+      // The first put stops after opening its temporary file until a second put has run.
+      let resume!: () => void;
+      const paused = new Promise<void>((r) => (resume = r));
+      let reached!: () => void;
+      const atWrite = new Promise<void>((r) => (reached = r));
+      const pausing: FsLayer = {
+        ...nodeFs,
+        open: async (file, flags) => {
+          const fh = await nodeFs.open(file, flags);
+          if (flags !== 'w' || !/\.checkpoint\.pth\.\d+\.\d+\.\d+\.[A-Za-z0-9-]+\.tmp$/.test(file)) return fh;
+          return { ...fh, writeFile: async (data) => (reached(), await paused, fh.writeFile(data)), sync: () => fh.sync(), close: () => fh.close() };
+        },
+      };
+      const data = bytes(200_000, 7);
+      const first = new LocalStore(dir, pausing).put('checkpoint.pth', data);
+      await atWrite;
+      await new LocalStore(dir).put('config.json', Buffer.from('{}'));
+      resume();
+      await first;
+      expect((await new LocalStore(dir).get('checkpoint.pth')).equals(data)).toBe(true);
+    });
+  });
+
   describe('a crash at any point of a put', () => {
     const before = bytes(40_000, 11);
     const after = bytes(60_000, 12);
@@ -210,8 +270,8 @@ describe('LocalStore', () => {
         const next = bytes(1000, 100 + at);
         await store.put('checkpoint.pth', next);
         expect((await store.get('checkpoint.pth')).equals(next)).toBe(true);
-        const left = (await fs.readdir(runDir)).filter((f) => !f.endsWith('.tmp'));
-        expect(left.sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
+        // Nothing is left over, not even the crashed put's temporary file.
+        expect((await fs.readdir(runDir)).sort()).toEqual(['checkpoint.pth', 'checkpoint.pth.sha256']);
       }
       // Crashes before the rename keep the old bytes, after it the new ones: both happen.
       expect([...outcomes].sort()).toEqual(['after', 'before']);
@@ -226,7 +286,7 @@ describe('LocalStore', () => {
       await new LocalStore(runDir).put('checkpoint.pth', before);
       await expectCrash(new LocalStore(runDir, new FaultFs((_s, i) => (i === commit + 1 ? 'crash' : undefined))).put('checkpoint.pth', after));
       const third = bytes(2000, 13);
-      const crashBeforeThirdCommit: FaultRule = (s) => (/^write .*\/\.checkpoint\.pth\.\d+\.\d+\.tmp$/.test(s) ? 'crash' : undefined);
+      const crashBeforeThirdCommit: FaultRule = (s) => (/^write .*\/\.checkpoint\.pth\.\d+\.\d+\.\d+\.[A-Za-z0-9-]+\.tmp$/.test(s) ? 'crash' : undefined);
       await expectCrash(new LocalStore(runDir, new FaultFs(crashBeforeThirdCommit)).put('checkpoint.pth', third));
       expect((await new LocalStore(runDir).get('checkpoint.pth')).equals(after)).toBe(true);
     });

@@ -3,13 +3,14 @@
  * bytes are complete and on disk:
  *
  *   1. `<name>.sha256.pending` gets the new digest (fsync)    -- the intent
- *   2. `.<name>.<pid>.<n>.tmp` gets the bytes (fsync, dir fsync)
+ *   2. a temporary `.<name>.<pid>...tmp` gets the bytes (fsync, dir fsync)
  *   3. rename the temporary file over `<name>` (dir fsync)      -- the commit
  *   4. `<name>.sha256` is replaced the same way, then the pending file is removed
  *
  * A crash before 3 leaves the old file and its checksum; a crash between 3 and 4 leaves
  * the new file, which the pending digest vouches for. So `get` accepts bytes matching
- * either digest, and anything else is damage.
+ * either digest, and anything else is damage. A writer killed before 3 leaves its temporary
+ * file behind; each put first removes those whose writer is gone (see temp-files.ts).
  */
 import * as path from 'node:path';
 import { checksumLine, parseChecksumLine, sha256Hex } from './checksum';
@@ -17,10 +18,9 @@ import { errnoOf, fromFsError, StoreError, type StoreOperation } from './errors'
 import { nodeFs, type FsLayer } from './fs-layer';
 import { CHECKSUM_SUFFIX, isStoreInternal, nameProblem, PENDING_SUFFIX } from './names';
 import type { CheckpointStore, GetOptions } from './store';
+import { claimTemp, releaseTemp, removeStaleTemps } from './temp-files';
 
 type StoredDigest = { hex: string } | 'missing' | 'malformed';
-
-let tmpCounter = 0;
 
 export class LocalStore implements CheckpointStore {
   readonly root: string;
@@ -42,14 +42,15 @@ export class LocalStore implements CheckpointStore {
     const base = path.basename(file);
     const hex = sha256Hex(bytes);
     const pending = file + PENDING_SUFFIX;
-    const tmp = path.join(dir, `.${base}.${process.pid}.${++tmpCounter}.tmp`);
-    const sidecarTmp = path.join(dir, `.${base}${CHECKSUM_SUFFIX}.${process.pid}.${tmpCounter}.tmp`);
     try {
       await this.fs.mkdir(dir);
+      await removeStaleTemps(this.fs, dir);
       await this.settlePending(file);
     } catch (e) {
       throw fromFsError(e, file, 'put', `the previous ${base}, if any, is intact`);
     }
+    const tmp = claimTemp(file);
+    const sidecarTmp = claimTemp(file + CHECKSUM_SUFFIX);
     let committed = false;
     try {
       await this.writeDurably(pending, checksumLine(hex, base));
@@ -75,6 +76,9 @@ export class LocalStore implements CheckpointStore {
           ? `the new ${base} is in place and verifiable (its checksum is in ${path.basename(pending)})`
           : `the previous ${base}, if any, is intact`,
       );
+    } finally {
+      releaseTemp(tmp);
+      releaseTemp(sidecarTmp);
     }
   }
 
@@ -201,7 +205,7 @@ export class LocalStore implements CheckpointStore {
       if (errnoOf(e) !== 'ENOENT') throw e;
     }
     if (current && typeof pending === 'object' && sha256Hex(current) === pending.hex) {
-      const sidecarTmp = path.join(path.dirname(file), `.${path.basename(file)}${CHECKSUM_SUFFIX}.${process.pid}.${++tmpCounter}.tmp`);
+      const sidecarTmp = claimTemp(file + CHECKSUM_SUFFIX);
       try {
         await this.writeDurably(sidecarTmp, checksumLine(pending.hex, path.basename(file)));
         await this.fs.rename(sidecarTmp, file + CHECKSUM_SUFFIX);
@@ -209,6 +213,8 @@ export class LocalStore implements CheckpointStore {
       } catch (e) {
         await this.removeQuietly(sidecarTmp);
         throw e;
+      } finally {
+        releaseTemp(sidecarTmp);
       }
     }
     await this.fs.unlink(file + PENDING_SUFFIX);
