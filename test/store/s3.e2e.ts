@@ -4,8 +4,10 @@
  * minio client, and the server going away in the middle of an upload.
  */
 import { Client } from 'minio';
+import { makeTestCa, type TestCa } from '../../libs/store/src/testing/tls';
 import {
   checkpointName,
+  openStore,
   listCheckpoints,
   loadLatestCheckpoint,
   METADATA_KEY,
@@ -16,6 +18,7 @@ import {
 } from '@sere/store';
 import { ACCESS_KEY, ensureS3, S3_PORT, SECRET_KEY, type S3Server } from './s3-harness';
 import { TcpRelay } from './tcp-relay';
+import { TlsRelay } from './tls-relay';
 
 jest.setTimeout(120_000);
 
@@ -182,6 +185,40 @@ describe('S3Store against SeaweedFS', () => {
     expect(denied.kind).toBe('permission');
     expect(denied.message).toMatch(/SERE_S3_SECRET_KEY/);
     expect(Date.now() - started).toBeLessThan(2000); // not retried
+  });
+});
+
+describe('S3Store over https (a TLS relay in front of the server) with a private CA', () => {
+  let s3: S3Server;
+  let ca: TestCa;
+  let relay: TlsRelay;
+  const bucket = `sere-tls-${RUN}`;
+
+  beforeAll(async () => {
+    s3 = await ensureS3(S3_PORT);
+    ca = makeTestCa();
+    relay = new TlsRelay(s3.port, ca);
+    await relay.listen();
+  }, BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (s3) await emptyBucket(rawClient(s3.port), bucket);
+    await relay?.close();
+    ca?.dispose();
+    await s3?.release();
+  });
+
+  it('round-trips a checkpoint with SERE_S3_CA_FILE, and refuses the certificate without it', async () => {
+    const env = { SERE_S3_ENDPOINT: `https://127.0.0.1:${relay.port}`, SERE_S3_ACCESS_KEY: ACCESS_KEY, SERE_S3_SECRET_KEY: SECRET_KEY };
+    const store = openStore(`s3://${bucket}/run`, { env: { ...env, SERE_S3_CA_FILE: ca.caFile }, retry: FAST_RETRY });
+    const data = bytes(6 * 1024 * 1024, 21);
+    await store.put('checkpoint.pth', data);
+    expect((await store.get('checkpoint.pth')).equals(data)).toBe(true);
+
+    const untrusting = openStore(`s3://${bucket}/run`, { env, retry: FAST_RETRY });
+    const e = await storeError(untrusting.get('checkpoint.pth'));
+    expect(e.kind).toBe('unreachable');
+    expect(e.message).toMatch(/SERE_S3_CA_FILE/);
   });
 });
 
