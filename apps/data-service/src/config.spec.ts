@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     [['--data-dir', '/d', '--replica', '3', '--replicas', '2'], '--replica / SERE_REPLICA is 3 but there are 2 replicas'],
     [['--data-dir', '/d', '--codec', 'png'], "--codec / SERE_WIRE_CODEC must be raw, deflate or jpeg, got 'png'"],
     [['--data-dir', '/d', '--global-size', '100'], 'must be a multiple of the 16-px patch'],
+    [['--data-dir', '/d', '--slot-size', '500'], '--slot-size / SERE_SLOT_SIZE 500 makes messages that decode to 297664000 bytes; trainers refuse more than 268435456, so use at most 450 with these views'],
     [['--bogus', '1'], 'unknown flag --bogus'],
     [[], '--data-dir / SERE_DATA_DIR is required'],
   ])('refuses %j naming the flag', (argv, message) => {

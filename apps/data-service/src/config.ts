@@ -3,7 +3,7 @@
  * Every value is checked here, so a typo fails at start with the flag's name, not deep in a run.
  */
 import { VIT_BASE_VIEWS, VIT_SMALL_VIEWS, type ViewRecipe } from '@sere/augment';
-import { DEFAULT_ENCODE_OPTIONS, type EncodeOptions, type ViewCodecName } from '@sere/wire';
+import { DEFAULT_ENCODE_OPTIONS, gridBytesPerSample, MAX_DECODED_BYTES, viewBytesPerSample, type EncodeOptions, type ViewCodecName } from '@sere/wire';
 
 export interface ServiceConfig {
   dataDir: string;
@@ -114,6 +114,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfi
   const maxPixels = raw('max-pixels');
   const globalSize = int('global-size', 16);
   if (globalSize % 16 !== 0) throw new ConfigError(`${where('global-size')} must be a multiple of the 16-px patch, got ${globalSize}`);
+  const localSize = int('local-size', 8);
+  const localCropsNumber = int('local-crops', 0, base.localCropsNumber);
+  const slotSize = int('slot-size', 1);
+  // Trainers refuse a message that decodes to more than MAX_DECODED_BYTES (a decompression-bomb guard).
+  const viewSizes = [globalSize, globalSize, ...Array<number>(localCropsNumber).fill(localSize)];
+  const perImage = viewBytesPerSample(viewSizes) + gridBytesPerSample({ viewSizes, overlap: [globalSize / 16, globalSize / 16], localGrid: Math.ceil(localSize / 16) });
+  if (slotSize * perImage > MAX_DECODED_BYTES) {
+    throw new ConfigError(
+      `${where('slot-size')} ${slotSize} makes messages that decode to ${slotSize * perImage} bytes; trainers refuse more than ${MAX_DECODED_BYTES}, so use at most ${Math.floor(MAX_DECODED_BYTES / perImage)} with these views`,
+    );
+  }
   return {
     dataDir: str('data-dir'),
     brokers: str('brokers').split(',').map((b) => b.trim()).filter(Boolean),
@@ -122,14 +133,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfi
     replicas,
     replica,
     seed: int('seed', 0),
-    slotSize: int('slot-size', 1),
+    slotSize,
     startEpoch: int('start-epoch', 0),
     startSlot: int('start-slot', 0),
     endEpoch,
     maxLag: int('max-lag', 1),
     concurrency: int('concurrency', 1),
     encode: { ...DEFAULT_ENCODE_OPTIONS, codec: codec as ViewCodecName, jpegQuality: int('jpeg-quality', 1) },
-    recipe: { ...base, globalSize, localSize: int('local-size', 8), localCropsNumber: int('local-crops', 0, base.localCropsNumber) },
+    recipe: { ...base, globalSize, localSize, localCropsNumber },
     maxPixels: maxPixels ? int('max-pixels', 1) : undefined,
     port: int('port', 0),
     host: str('host'),

@@ -1,8 +1,7 @@
-import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { CropRect, MultiCropSample, View } from '@sere/augment';
 import { unpackMask } from './bits';
-import { decodeViews } from './codecs';
+import { decodeViews, inflateAtMost } from './codecs';
 import { WireError } from './errors';
 import {
   CHECKSUM_BYTES,
@@ -16,7 +15,31 @@ import {
   type MessageInfo,
 } from './format';
 
-const inflateRaw = promisify(zlib.inflateRaw);
+/**
+ * The most bytes one message may decode to (views and grids): 256 MiB. The header says what a
+ * message decodes to, and a forged header can say 37 GB (65,535 samples of 65,535-px views);
+ * decoding stops at this before anything is inflated or decoded. A 16-image slot of ViT-B
+ * views (2×224 + 10×96 px) decodes to 9.5 MB, so a slot of up to 450 such images fits (the data service refuses a larger slot size).
+ */
+export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
+
+export interface DecodeOptions {
+  /** The most bytes the message may decode to; default MAX_DECODED_BYTES. */
+  maxDecodedBytes?: number;
+}
+
+/** Bytes of the float32 grids of one sample with this header's grid sides. */
+export function gridBytesPerSample(info: Pick<MessageInfo, 'viewSizes' | 'overlap' | 'localGrid'>): number {
+  const [s1, s2] = info.overlap;
+  const g = info.localGrid;
+  const L = Math.max(info.viewSizes.length - 2, 0);
+  return (2 * s1 * s1 * 2 + 2 * s2 * s2 * 2 + 4 * L * g * g * 2) * 4;
+}
+
+/** Bytes of the HWC RGB views of one sample. */
+export function viewBytesPerSample(viewSizes: number[]): number {
+  return viewSizes.reduce((t, size) => t + size * size * 3, 0);
+}
 
 /** A decoded batch: where it sits in the rank's stream, and its samples. */
 export interface WireBatch {
@@ -91,12 +114,19 @@ class Reader {
 }
 
 /** Validates and decodes a whole message. Throws WireError on any defect. */
-export async function decodeBatch(buf: Uint8Array): Promise<WireBatch> {
+export async function decodeBatch(buf: Uint8Array, opts: DecodeOptions = {}): Promise<WireBatch> {
   const info = inspectMessage(buf);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = info.count;
   const V = info.viewSizes.length;
   if (n > 0 && V < 2) throw new WireError('malformed', `batch of ${n} samples with ${V} views`);
+  // What the header says the sections decode to bounds every inflate and decode below.
+  const gridBytes = n * gridBytesPerSample(info);
+  const viewBytes = n * viewBytesPerSample(info.viewSizes);
+  const limit = opts.maxDecodedBytes ?? MAX_DECODED_BYTES;
+  if (gridBytes + viewBytes > limit) {
+    throw new WireError('malformed', `header says ${n} samples of ${info.viewSizes.join('/')}-px views, ${gridBytes + viewBytes} bytes decoded; a message may decode to at most ${limit}`);
+  }
   const L = V - 2;
   const end = info.totalLength - CHECKSUM_BYTES;
   const r = new Reader(b, FIXED_HEADER_BYTES + viewSizesBytes(V), end);
@@ -108,19 +138,11 @@ export async function decodeBatch(buf: Uint8Array): Promise<WireBatch> {
   const mb = maskBytes(info.maskGrid);
   const metaLen = n * 8 + n * V * 33 + n * 2 * mb;
   if (meta.length !== metaLen) throw new WireError('malformed', `meta section holds ${meta.length} bytes, expected ${metaLen}`);
-  if (info.gridsDeflated) {
-    try {
-      grids = await inflateRaw(grids);
-    } catch (e) {
-      throw new WireError('malformed', `grids section does not inflate: ${(e as Error).message}`);
-    }
-  }
+  if (info.gridsDeflated) grids = await inflateAtMost(grids, gridBytes, 'grids');
   const [s1, s2] = info.overlap;
   const g = info.localGrid;
-  const floatsPerSample = 2 * s1 * s1 * 2 + 2 * s2 * s2 * 2 + 4 * L * g * g * 2;
-  if (grids.length !== n * floatsPerSample * 4) {
-    throw new WireError('malformed', `grids section holds ${grids.length} bytes, expected ${n * floatsPerSample * 4}`);
-  }
+  const floatsPerSample = gridBytesPerSample(info) / 4;
+  if (grids.length !== gridBytes) throw new WireError('malformed', `grids section holds ${grids.length} bytes, expected ${gridBytes}`);
   if (n === 0) return { info, samples: [] };
   const views = await decodeViews(viewsSection, info.codec, n, info.viewSizes);
 

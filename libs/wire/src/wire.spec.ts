@@ -1,4 +1,5 @@
 import * as zlib from 'node:zlib';
+import sharp from 'sharp';
 import { decodeBatch, encodeBatch, inspectMessage, sampleChecksum, standInSample, WireError, type BatchHeader, type EncodeOptions } from './index';
 
 const header: BatchHeader = { epoch: 3, rank: 2, replica: 1, seq: 7, slotsInEpoch: 9, rankEpochSize: 70, firstPosition: 56 };
@@ -106,5 +107,96 @@ describe('rejection of bad messages', () => {
     lying.writeUInt16LE(2, 36); // claims two samples, carries one
     lying.writeUInt32LE(zlib.crc32(lying.subarray(0, lying.length - 4)), lying.length - 4);
     await rejects(decodeBatch(lying), 'malformed');
+  });
+});
+
+/** A message's fixed header and three sections, and the reverse, with length and CRC rewritten. */
+function split(msg: Buffer): { head: Buffer; sections: Buffer[] } {
+  let at = 48 + Math.ceil((msg.readUInt16LE(38) * 2) / 4) * 4;
+  const head = Buffer.from(msg.subarray(0, at));
+  const sections: Buffer[] = [];
+  for (let k = 0; k < 3; k++) {
+    const len = msg.readUInt32LE(at);
+    sections.push(msg.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return { head, sections };
+}
+
+function join(head: Buffer, sections: Buffer[]): Buffer {
+  const parts = [head];
+  for (const s of sections) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(s.length, 0);
+    parts.push(len, s);
+  }
+  const out = Buffer.concat([...parts, Buffer.alloc(4)]);
+  out.writeUInt32LE(out.length, 8);
+  out.writeUInt32LE(zlib.crc32(out.subarray(0, out.length - 4)), out.length - 4);
+  return out;
+}
+
+/** A raw-deflate stream of `mib` MiB of zeros, about 1 kB per MiB: one flushed block repeated. */
+function bomb(mib: number): Buffer {
+  const block = zlib.deflateRawSync(Buffer.alloc(1 << 20), { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  return Buffer.concat([...Array<Buffer>(mib).fill(block), zlib.deflateRawSync(Buffer.alloc(0))]);
+}
+
+describe('decompression bombs', () => {
+  const one = [standInSample(1, 2, { globalSize: 32, localSize: 16, locals: 2 })];
+
+  it('builds a real bomb (the test helper)', () => {
+    expect(bomb(4).length).toBeLessThan(5000);
+    expect(zlib.inflateRawSync(bomb(4)).length).toBe(4 << 20);
+  });
+
+  it('stops inflating deflated grids at the size the header implies', async () => {
+    const { head, sections } = split(await encodeBatch(header, one, { codec: 'raw', deflateGrids: true }));
+    const msg = join(head, [sections[0], bomb(64), sections[2]]);
+    await expect(decodeBatch(msg)).rejects.toThrow(/^wire: malformed: grids section inflates past the \d+ bytes its header implies$/);
+  });
+
+  it('stops inflating deflated views at the size the header implies', async () => {
+    const { head, sections } = split(await encodeBatch(header, one, { codec: 'deflate' }));
+    const msg = join(head, [sections[0], sections[1], bomb(64)]);
+    await expect(decodeBatch(msg)).rejects.toThrow(`wire: malformed: views section inflates past the ${2 * 32 * 32 * 3 + 2 * 16 * 16 * 3} bytes its header implies`);
+  });
+
+  it('refuses a header that says the message decodes to more than a message may, before inflating anything', async () => {
+    const msg = await encodeBatch(header, one, { codec: 'deflate' });
+    await expect(decodeBatch(msg, { maxDecodedBytes: 1000 })).rejects.toThrow(/decoded; a message may decode to at most 1000$/);
+    // Four 65,535-px views claimed for one sample, with a bomb as their pixels.
+    const { head, sections } = split(msg);
+    for (let k = 0; k < 4; k++) head.writeUInt16LE(65535, 48 + 2 * k);
+    await expect(decodeBatch(join(head, [sections[0], sections[1], bomb(64)]))).rejects.toThrow(/1 samples of 65535\/65535\/65535\/65535-px views, \d{11} bytes decoded; a message may decode to at most 268435456$/);
+  });
+
+  /** The jpeg views section with chunk `k` replaced. */
+  function withChunk(views: Buffer, k: number, image: Buffer): Buffer {
+    const parts: Buffer[] = [views.subarray(0, 4)];
+    let at = 4;
+    for (let c = 0; c < views.readUInt32LE(0); c++) {
+      const head = Buffer.from(views.subarray(at, at + 8));
+      const len = head.readUInt32LE(4);
+      const body = c === k ? image : views.subarray(at + 8, at + 8 + len);
+      head.writeUInt32LE(body.length, 4);
+      parts.push(head, body);
+      at += 8 + len;
+    }
+    return Buffer.concat(parts);
+  }
+
+  it('reads a JPEG chunk\'s size from its header and refuses 8192×8192 px where 16×32 were expected', async () => {
+    const { head, sections } = split(await encodeBatch(header, one, { codec: 'jpeg' }));
+    const huge = await sharp({ create: { width: 8192, height: 8192, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg({ quality: 50 }).toBuffer();
+    const msg = join(head, [sections[0], sections[1], withChunk(sections[2], 1, huge)]);
+    await expect(decodeBatch(msg)).rejects.toThrow('wire: malformed: jpeg chunk 1 is 8192x8192x3 by its header, expected 16x32x3');
+  });
+
+  it('refuses a chunk that is not a JPEG, even of the right size', async () => {
+    const { head, sections } = split(await encodeBatch(header, one, { codec: 'jpeg' }));
+    const png = await sharp({ create: { width: 16, height: 32, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
+    const msg = join(head, [sections[0], sections[1], withChunk(sections[2], 1, png)]);
+    await expect(decodeBatch(msg)).rejects.toThrow('wire: malformed: jpeg chunk 1 is a png image, expected a JPEG');
   });
 });
