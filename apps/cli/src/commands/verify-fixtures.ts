@@ -1,16 +1,17 @@
 /**
  * sere verify-fixtures <dir> [--device cpu|cuda] [--json]
  * Runs every parity check of the reference fixtures in <dir>, prints each with its largest
- * deviation and bound, and exits 1 if any fails (2 for usage errors).
+ * deviation and bound; exits 1 if any fails, 2 for a bad command line or fixture folder.
  */
 import * as path from 'path';
-import * as T from '@sere/torch';
+import { EXIT } from '@sere/config';
 import { parity } from '@sere/sere';
-
-const { fixtureSet, formatCheck, verifyFixtureFile } = parity;
+import * as T from '@sere/torch';
+import { VERIFY_FIXTURES_HELP } from '../help/texts';
 import { UsageError } from '../usage';
 
-export const usage = 'sere verify-fixtures <dir> [--device cpu|cuda[:N]] [--json] [--failures-only]';
+const { fixtureSet, formatCheck, verifyFixtureFile } = parity;
+const usage = VERIFY_FIXTURES_HELP.usage;
 
 export function verifyFixtures(argv: string[]): number {
   let dir: string | undefined;
@@ -41,6 +42,7 @@ export function verifyFixtures(argv: string[]): number {
   const { files, absent } = fixtureSet(dir);
   if (!json && absent.length) console.log(`absent, not checked: ${absent.join(', ')}`);
   let total = 0;
+  let passed = 0;
   let failed = 0;
   const reports = [];
   for (const file of files) {
@@ -48,6 +50,7 @@ export function verifyFixtures(argv: string[]): number {
     const r = verifyFixtureFile(file, device);
     reports.push(r);
     total += r.checks.length;
+    passed += r.checks.filter((c) => c.ok).length;
     const bad = r.checks.filter((c) => !c.ok).length + (r.error ? 1 : 0);
     failed += bad;
     if (json) continue;
@@ -59,7 +62,7 @@ export function verifyFixtures(argv: string[]): number {
     console.log(JSON.stringify({ dir, device, total, failed, absent, files: reports }));
   } else {
     const missing = absent.length ? `; absent: ${absent.join(', ')}` : '';
-    console.log(`\n${total - failed} passed, ${failed} failed (${files.length} fixture files in ${dir}${missing}, device ${device})`);
+    console.log(`\n${passed} passed, ${failed} failed (${files.length} fixture files in ${dir}${missing}, device ${device})`);
   }
-  return failed === 0 ? 0 : 1;
+  return failed === 0 ? EXIT.ok : EXIT.failed;
 }
