@@ -38,6 +38,7 @@ export class DataService {
     this.log.info('dataset indexed', { root: index.root, classes: index.classes.length, images: index.entries.length });
     for (const c of index.emptyClasses) this.log.warn('empty class folder (label kept, no images)', { path: `${index.root}/${c}` });
     for (const f of index.strayFiles) this.log.warn('file outside any class folder ignored', { path: f });
+    for (const r of index.repeats) this.log.warn(r.kind === 'loop' ? 'symlink loop not followed' : 'second path to an indexed file left out', { path: r.path, sameAs: r.sameAs });
     this.transport = this.deps.transport ?? new KafkaProducerTransport(kafkaClient({ brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` }), { brokers: cfg.brokers, prefix: cfg.prefix });
     this.streamer = new DataStreamer(
       index,

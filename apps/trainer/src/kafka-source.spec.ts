@@ -26,6 +26,7 @@ function fakeIndex(n: number): DatasetIndex {
     entries: Array.from({ length: n }, (_, i) => ({ path: `/data/img${i}.jpg`, label: i % 2 })),
     emptyClasses: [],
     strayFiles: [],
+    repeats: [],
   };
 }
 

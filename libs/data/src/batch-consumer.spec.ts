@@ -15,7 +15,7 @@ const tiny = { globalSize: 32, localSize: 16, locals: 2 };
 const SEED = 5;
 
 function fakeIndex(n: number): DatasetIndex {
-  return { root: '/data', classes: ['a'], entries: Array.from({ length: n }, (_, i) => ({ path: `/data/img${i}.jpg`, label: 0 })), emptyClasses: [], strayFiles: [] };
+  return { root: '/data', classes: ['a'], entries: Array.from({ length: n }, (_, i) => ({ path: `/data/img${i}.jpg`, label: 0 })), emptyClasses: [], strayFiles: [], repeats: [] };
 }
 
 /** A real stream of `images` images in slots of 3 over `replicas` partitions. */

@@ -5,7 +5,7 @@
  * too large, unreadable). Run it before a long job to learn what the job will see.
  */
 import { decodeImage, DecodeError, type Conversion, type DecodeErrorKind } from '@sere/augment';
-import { indexImageFolder } from './image-folder';
+import { indexImageFolder, type Repeat } from './image-folder';
 import { mapLimit } from './pool';
 
 export interface SkippedFile {
@@ -31,6 +31,8 @@ export interface ScanReport {
   convertedByKind: Partial<Record<Conversion, number>>;
   emptyClasses: string[];
   strayFiles: string[];
+  /** Links left out of the index: loops, and second paths to a file or folder (indexImageFolder). */
+  repeats: Repeat[];
 }
 
 export interface ScanOptions {
@@ -73,6 +75,7 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
     convertedByKind,
     emptyClasses: index.emptyClasses,
     strayFiles: index.strayFiles,
+    repeats: index.repeats,
   };
 }
 
@@ -89,7 +92,9 @@ export function formatScanReport(r: ScanReport): string {
   if (r.converted.length) lines.push(`converted by kind: ${counts(r.convertedByKind)}`);
   if (r.emptyClasses.length) lines.push(`empty class folders (labels kept): ${r.emptyClasses.join(', ')}`);
   if (r.strayFiles.length) lines.push(`files outside class folders (ignored): ${r.strayFiles.join(', ')}`);
+  if (r.repeats.length) lines.push(`links left out (each real file is indexed once): ${r.repeats.length}`);
   for (const s of r.skipped) lines.push(`skip     ${s.kind.padEnd(12)} ${s.path}`);
   for (const c of r.converted) lines.push(`convert  ${c.conversions.join('+').padEnd(12)} ${c.path}`);
+  for (const x of r.repeats) lines.push(`${x.kind === 'loop' ? 'loop' : 'repeat'}     ${x.path} -> ${x.sameAs}`);
   return lines.join('\n');
 }

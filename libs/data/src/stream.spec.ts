@@ -20,6 +20,7 @@ function fakeIndex(n: number): DatasetIndex {
     entries: Array.from({ length: n }, (_, i) => ({ path: `/data/img${i}.jpg`, label: i % 3 })),
     emptyClasses: [],
     strayFiles: [],
+    repeats: [],
   };
 }
 
