@@ -21,6 +21,11 @@ import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tenso
 import { gridList, stackGrids } from './sere-loss';
 import { fixtureVitConfig } from './vit-forward';
 
+function disposeNetwork(net: Network): void {
+  net.backbone.dispose();
+  net.head.dispose();
+}
+
 function networksFromFixture(fx: FixtureNode, device: string): Networks {
   const c = fx.at('config');
   const base = fixtureVitConfig(c.at('vit'), { localHeads: c.int('local_crops_number') > 0 });
@@ -40,11 +45,22 @@ function networksFromFixture(fx: FixtureNode, device: string): Networks {
       backbone: VisionTransformer.create({ ...base, maskedEmbed }, device),
       head: IBOTHead.create(head(h.bool(shared), h.bool(norm)), device),
     };
-    loadFixtureWeights(fx.at(weights), [['backbone.', net.backbone.params], ['head.', net.head.params]], device);
+    try {
+      loadFixtureWeights(fx.at(weights), [['backbone.', net.backbone.params], ['head.', net.head.params]], device);
+    } catch (e) {
+      disposeNetwork(net);
+      throw e;
+    }
     return net;
   };
   const student = build(true, 'shared_head', 'student_norm_last_layer', 'student_weights');
-  const teacher = build(false, 'shared_head_teacher', 'teacher_norm_last_layer', 'teacher_weights');
+  let teacher: Network;
+  try {
+    teacher = build(false, 'shared_head_teacher', 'teacher_norm_last_layer', 'teacher_weights');
+  } catch (e) {
+    disposeNetwork(student);
+    throw e;
+  }
   for (const [, p] of namedParameters(teacher)) p.setRequiresGrad(false);
   return { student, teacher };
 }
@@ -99,85 +115,90 @@ export function checkFullStep(fx: FixtureNode, device = 'cpu'): Check[] {
   const ours = new Map<string, boolean>();
   T.scope(() => {
     const nets = within(fx, 'building the networks from config and weights', () => networksFromFixture(fx, device));
-    const inp = fx.at('inputs');
-    const h = c.at('head');
-    const ib = c.at('ibot');
-    const K = h.dim('out_dim');
-    const Kp = h.bool('shared_head') || h.bool('shared_head_teacher') ? K : h.dim('patch_out_dim');
-    const loss = new IBOTLoss(
-      { ...IBOT_LOSS_DEFAULTS, studentTemp: ib.num('student_temp'), centerMomentum: ib.num('center_momentum'), centerMomentum2: ib.num('center_momentum2'), lambda1: ib.num('lambda1'), lambda2: ib.num('lambda2') },
-      K,
-      Kp,
-      device,
-    );
-    T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
-    T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
-    const epoch = c.int('epoch');
-    const nepochs = ib.dim('nepochs');
-    if (epoch >= nepochs) c.at('epoch').fail(`an epoch below ibot.nepochs ${nepochs}`);
-    const temps = within(ib, 'the teacher temperature schedules', () => ({
-      teacherTemp: teacherTempSchedule(ib.num('warmup_teacher_temp'), ib.num('teacher_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs)[epoch],
-      teacherPatchTemp: teacherTempSchedule(ib.num('warmup_teacher_patch_temp'), ib.num('teacher_patch_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs, ib.int('mim_start_epoch'))[epoch],
-    }));
-    const sere = c.at('sere');
-    const objectiveConfig = {
-      temperaturePixel: sere.num('temperature_pixel'),
-      temperatureChannel: sere.num('temperature_channel'),
-      alpha: sere.num('alpha'),
-      beta: sere.num('beta'),
-      compatLocalHeads: false,
+    // Whatever a malformed file stops, the networks and the loss's centres are freed.
+    const owned: { dispose(): void }[] = [nets.student.backbone, nets.student.head, nets.teacher.backbone, nets.teacher.head];
+    const own = <D extends { dispose(): void }>(d: D): D => {
+      owned.push(d);
+      return d;
     };
-    const batch = batchFromFixture(fx, device);
-    const objective = within(fx, 'the forward pass and losses', () => computeObjective(nets, loss, objectiveConfig, batch, temps, false));
-    const o = fx.at('outputs');
-    checks.push(checkScalar('full_step/total_loss', objective.total.item(), o.num('total_loss')));
-    checks.push(checkScalar('full_step/ibot_loss', objective.ibot.item(), o.num('ibot_loss')));
-    checks.push(checkScalar('full_step/ibot_cls', objective.ibotCls.item(), o.num('ibot_cls')));
-    checks.push(checkScalar('full_step/ibot_patch', objective.ibotPatch.item(), o.num('ibot_patch')));
-    checks.push(checkScalar('full_step/sere_pixel', objective.pixel.item(), o.num('sere_pixel')));
-    checks.push(checkScalar('full_step/sere_channel', objective.channel.item(), o.num('sere_channel')));
-    const w = lossWeights(objectiveConfig.alpha, objectiveConfig.beta);
-    for (const k of ['ibot', 'pixel', 'channel'] as const) checks.push(checkScalar(`full_step/loss_weights/${k}`, w[k], o.at('loss_weights').num(k), 1e-12, 1e-12));
-    checks.push(checkClose('full_step/teacher_cls', objective.teacherCls, o.tensor('teacher_cls')));
-    checks.push(checkClose('full_step/student_cls', objective.studentCls, o.tensor('student_cls')));
-    if (objective.studentLocalCls) checks.push(checkClose('full_step/student_local_cls', objective.studentLocalCls, o.tensor('student_local_cls')));
-    loss.updateCenter(objective.teacherCls, objective.teacherPatchMean);
-    checks.push(checkClose('full_step/center_after', loss.center, o.tensor('center_after'), 1e-6, 1e-5));
-    checks.push(checkClose('full_step/center2_after', loss.center2, o.tensor('center2_after'), 1e-6, 1e-5));
+    try {
+      const inp = fx.at('inputs');
+      const h = c.at('head');
+      const ib = c.at('ibot');
+      const K = h.dim('out_dim');
+      const Kp = h.bool('shared_head') || h.bool('shared_head_teacher') ? K : h.dim('patch_out_dim');
+      const loss = own(new IBOTLoss(
+        { ...IBOT_LOSS_DEFAULTS, studentTemp: ib.num('student_temp'), centerMomentum: ib.num('center_momentum'), centerMomentum2: ib.num('center_momentum2'), lambda1: ib.num('lambda1'), lambda2: ib.num('lambda2') },
+        K,
+        Kp,
+        device,
+      ));
+      T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
+      T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+      const epoch = c.int('epoch');
+      const nepochs = ib.dim('nepochs');
+      if (epoch >= nepochs) c.at('epoch').fail(`an epoch below ibot.nepochs ${nepochs}`);
+      const temps = within(ib, 'the teacher temperature schedules', () => ({
+        teacherTemp: teacherTempSchedule(ib.num('warmup_teacher_temp'), ib.num('teacher_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs)[epoch],
+        teacherPatchTemp: teacherTempSchedule(ib.num('warmup_teacher_patch_temp'), ib.num('teacher_patch_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs, ib.int('mim_start_epoch'))[epoch],
+      }));
+      const sere = c.at('sere');
+      const objectiveConfig = {
+        temperaturePixel: sere.num('temperature_pixel'),
+        temperatureChannel: sere.num('temperature_channel'),
+        alpha: sere.num('alpha'),
+        beta: sere.num('beta'),
+        compatLocalHeads: false,
+      };
+      const batch = batchFromFixture(fx, device);
+      const objective = within(fx, 'the forward pass and losses', () => computeObjective(nets, loss, objectiveConfig, batch, temps, false));
+      const o = fx.at('outputs');
+      checks.push(checkScalar('full_step/total_loss', objective.total.item(), o.num('total_loss')));
+      checks.push(checkScalar('full_step/ibot_loss', objective.ibot.item(), o.num('ibot_loss')));
+      checks.push(checkScalar('full_step/ibot_cls', objective.ibotCls.item(), o.num('ibot_cls')));
+      checks.push(checkScalar('full_step/ibot_patch', objective.ibotPatch.item(), o.num('ibot_patch')));
+      checks.push(checkScalar('full_step/sere_pixel', objective.pixel.item(), o.num('sere_pixel')));
+      checks.push(checkScalar('full_step/sere_channel', objective.channel.item(), o.num('sere_channel')));
+      const w = lossWeights(objectiveConfig.alpha, objectiveConfig.beta);
+      for (const k of ['ibot', 'pixel', 'channel'] as const) checks.push(checkScalar(`full_step/loss_weights/${k}`, w[k], o.at('loss_weights').num(k), 1e-12, 1e-12));
+      checks.push(checkClose('full_step/teacher_cls', objective.teacherCls, o.tensor('teacher_cls')));
+      checks.push(checkClose('full_step/student_cls', objective.studentCls, o.tensor('student_cls')));
+      if (objective.studentLocalCls) checks.push(checkClose('full_step/student_local_cls', objective.studentLocalCls, o.tensor('student_local_cls')));
+      loss.updateCenter(objective.teacherCls, objective.teacherPatchMean);
+      checks.push(checkClose('full_step/center_after', loss.center, o.tensor('center_after'), 1e-6, 1e-5));
+      checks.push(checkClose('full_step/center2_after', loss.center2, o.tensor('center2_after'), 1e-6, 1e-5));
 
-    within(fx, 'the backward pass', () => objective.total.backward());
-    const all = namedParameters(nets.student);
-    for (const [name, p] of all) ours.set(name, p.requiresGrad);
-    const named = all.filter(([, p]) => p.requiresGrad);
-    const byName = new Map(named);
-    const grads = fx.entries('grads');
-    for (const [name, expected] of grads) {
-      const p = byName.get(name);
-      const g = p?.grad;
-      if (!g) checks.push({ name: `full_step/grad/${name}`, maxAbs: Infinity, bound: 0, ok: false, detail: p ? 'no gradient' : 'no such trainable parameter' });
-      else checks.push(checkGradient(`full_step/grad/${name}`, g, expected.tensor()));
-    }
-    checks.push(sameNames('full_step/trainable_parameters', named.map(([n]) => n), grads.map(([n]) => n)));
-    const withoutGrad = fx.opt('params_without_grad');
-    if (withoutGrad) {
-      // Parameters the reference left without a gradient: frozen ones, or any the loss does not reach.
-      const ungraded = all.filter(([, p]) => !p.grad).map(([n]) => n);
-      const listed = withoutGrad.strs();
-      const unexplained = listed.filter((n) => !ungraded.includes(n));
-      checks.push({ name: 'full_step/params_without_grad', maxAbs: unexplained.length ? Infinity : 0, bound: 0, ok: !unexplained.length, detail: `with a gradient here: [${unexplained}]` });
-    }
-    const groups = paramGroups(named);
-    const pg = fx.at('param_groups');
-    checks.push(sameNames('full_step/param_groups/regularized', groups.regularized.map(([n]) => n), pg.strs('regularized')));
-    checks.push(sameNames('full_step/param_groups/not_regularized', groups.notRegularized.map(([n]) => n), pg.strs('not_regularized')));
-    const cancelled = cancelLastLayerGradients(named, epoch, c.at('optimizer').int('freeze_last_layer'));
-    // A frozen parameter has no gradient to cancel, whether or not the file lists it.
-    const listedCancelled = (fx.opt('last_layer_grads_cancelled')?.strs() ?? []).filter((n) => ours.get(n) !== false);
-    checks.push(sameNames('full_step/last_layer_grads_cancelled', cancelled, listedCancelled));
-    loss.dispose();
-    for (const net of [nets.student, nets.teacher]) {
-      net.backbone.dispose();
-      net.head.dispose();
+      within(fx, 'the backward pass', () => objective.total.backward());
+      const all = namedParameters(nets.student);
+      for (const [name, p] of all) ours.set(name, p.requiresGrad);
+      const named = all.filter(([, p]) => p.requiresGrad);
+      const byName = new Map(named);
+      const grads = fx.entries('grads');
+      for (const [name, expected] of grads) {
+        const p = byName.get(name);
+        const g = p?.grad;
+        if (!g) checks.push({ name: `full_step/grad/${name}`, maxAbs: Infinity, bound: 0, ok: false, detail: p ? 'no gradient' : 'no such trainable parameter' });
+        else checks.push(checkGradient(`full_step/grad/${name}`, g, expected.tensor()));
+      }
+      checks.push(sameNames('full_step/trainable_parameters', named.map(([n]) => n), grads.map(([n]) => n)));
+      const withoutGrad = fx.opt('params_without_grad');
+      if (withoutGrad) {
+        // Parameters the reference left without a gradient: frozen ones, or any the loss does not reach.
+        const ungraded = all.filter(([, p]) => !p.grad).map(([n]) => n);
+        const listed = withoutGrad.strs();
+        const unexplained = listed.filter((n) => !ungraded.includes(n));
+        checks.push({ name: 'full_step/params_without_grad', maxAbs: unexplained.length ? Infinity : 0, bound: 0, ok: !unexplained.length, detail: `with a gradient here: [${unexplained}]` });
+      }
+      const groups = paramGroups(named);
+      const pg = fx.at('param_groups');
+      checks.push(sameNames('full_step/param_groups/regularized', groups.regularized.map(([n]) => n), pg.strs('regularized')));
+      checks.push(sameNames('full_step/param_groups/not_regularized', groups.notRegularized.map(([n]) => n), pg.strs('not_regularized')));
+      const cancelled = cancelLastLayerGradients(named, epoch, c.at('optimizer').int('freeze_last_layer'));
+      // A frozen parameter has no gradient to cancel, whether or not the file lists it.
+      const listedCancelled = (fx.opt('last_layer_grads_cancelled')?.strs() ?? []).filter((n) => ours.get(n) !== false);
+      checks.push(sameNames('full_step/last_layer_grads_cancelled', cancelled, listedCancelled));
+    } finally {
+      for (const d of owned) d.dispose();
     }
   });
   checks.push(...checkOptimiserStep(fx, ours, device));
@@ -227,18 +248,27 @@ function checkOptimiserStep(fx: FixtureNode, ours: Map<string, boolean>, device:
           group = [[name, p]];
         }
         const regularized = !isFrozenEntry(st) && st.str('group') === 'regularized';
-        const adam = new AdamW(regularized ? { regularized: group, notRegularized: [] } : { regularized: [], notRegularized: group }, adamConfig);
         const prior = isFrozenEntry(st) ? null : st.opt('adam_state_before');
-        if (prior) {
-          adam.state.set(name, {
-            step: prior.int('step'),
-            expAvg: T.keep(fixtureToTensor(prior.tensor('exp_avg', { shape: before.shape }), device)),
-            expAvgSq: T.keep(fixtureToTensor(prior.tensor('exp_avg_sq', { shape: before.shape }), device)),
-          });
+        // Read before anything is kept, so that a malformed entry leaves nothing behind.
+        const priorState = prior && {
+          step: prior.int('step'),
+          expAvg: prior.tensor('exp_avg', { shape: before.shape }),
+          expAvgSq: prior.tensor('exp_avg_sq', { shape: before.shape }),
+        };
+        const adam = new AdamW(regularized ? { regularized: group, notRegularized: [] } : { regularized: [], notRegularized: group }, adamConfig);
+        try {
+          if (priorState) {
+            adam.state.set(name, {
+              step: priorState.step,
+              expAvg: T.keep(fixtureToTensor(priorState.expAvg, device)),
+              expAvgSq: T.keep(fixtureToTensor(priorState.expAvgSq, device)),
+            });
+          }
+          adam.step(lr, decay);
+        } finally {
+          adam.dispose();
         }
-        adam.step(lr, decay);
         checks.push(checkClose(`${pre}/param_after`, p, st.tensor('param_after', { shape: before.shape }), 1e-6, 0));
-        adam.dispose();
         const teacherBefore = st.opt('teacher_before');
         if (teacherBefore) {
           const teacher = fixtureToTensor(teacherBefore.tensor(undefined, { shape: before.shape }), device);

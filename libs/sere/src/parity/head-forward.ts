@@ -2,7 +2,7 @@
 import * as T from '@sere/torch';
 import { IBOTHead } from '../ibot-head';
 import { Check, checkClose } from './compare';
-import { FixtureError, FixtureNode } from './fixture-node';
+import { FixtureError, FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';
 
 /** Builds a head of a fixture head config and loads its weights (names as the reference state dict). */
@@ -20,7 +20,12 @@ export function headFromFixture(c: FixtureNode, weights: FixtureNode, device = '
     },
     device,
   );
-  loadFixtureWeights(weights, [['', head.params]], device);
+  try {
+    loadFixtureWeights(weights, [['', head.params]], device);
+  } catch (e) {
+    head.dispose();
+    throw e;
+  }
   return head;
 }
 
@@ -33,20 +38,23 @@ export function checkHeadForward(fx: FixtureNode, device = 'cpu'): Check[] {
       const tokens = fixtureToTensor(inputs.tensor('tokens', { shape: [null, null, inDim] }), device);
       const flat = fixtureToTensor(inputs.tensor('flat', { shape: [null, inDim] }), device);
       const head = headFromFixture(h.at('config'), h.at('weights'), device);
-      const outputs = h.at('outputs');
-      T.noGrad(() => {
-        const pre = `head_forward/${name}`;
-        const out = head.forward(tokens);
-        checks.push(checkClose(`${pre}/cls`, out.cls, outputs.tensor('cls')));
-        checks.push(checkClose(`${pre}/patch`, out.patch, outputs.tensor('patch')));
-        checks.push(checkClose(`${pre}/flat_input_output`, head.cls(head.bottleneck(flat)), outputs.tensor('flat_input_output')));
-        checks.push(checkClose(`${pre}/bottleneck_l2normalized`, head.bottleneck(tokens), outputs.tensor('bottleneck_l2normalized')));
-        for (const [ln, w] of h.entries('effective_last_layer_weight')) {
-          if (ln !== 'last_layer' && ln !== 'last_layer2') throw new FixtureError(`${w.path}: not a last layer (expected last_layer or last_layer2)`);
-          checks.push(checkClose(`${pre}/effective_weight/${ln}`, head.lastLayerWeight(ln), w.tensor()));
-        }
-      });
-      head.dispose();
+      try {
+        const outputs = h.at('outputs');
+        within(h, 'the head forward pass', () => T.noGrad(() => {
+          const pre = `head_forward/${name}`;
+          const out = head.forward(tokens);
+          checks.push(checkClose(`${pre}/cls`, out.cls, outputs.tensor('cls')));
+          checks.push(checkClose(`${pre}/patch`, out.patch, outputs.tensor('patch')));
+          checks.push(checkClose(`${pre}/flat_input_output`, head.cls(head.bottleneck(flat)), outputs.tensor('flat_input_output')));
+          checks.push(checkClose(`${pre}/bottleneck_l2normalized`, head.bottleneck(tokens), outputs.tensor('bottleneck_l2normalized')));
+          for (const [ln, w] of h.entries('effective_last_layer_weight')) {
+            if (ln !== 'last_layer' && ln !== 'last_layer2') throw new FixtureError(`${w.path}: not a last layer (expected last_layer or last_layer2)`);
+            checks.push(checkClose(`${pre}/effective_weight/${ln}`, head.lastLayerWeight(ln), w.tensor()));
+          }
+        }));
+      } finally {
+        head.dispose();
+      }
     }
   });
   return checks;

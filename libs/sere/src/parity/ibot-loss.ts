@@ -2,7 +2,7 @@
 import * as T from '@sere/torch';
 import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../ibot-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
-import { FixtureNode } from './fixture-node';
+import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues } from './fixture-tensor';
 
 export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
@@ -22,46 +22,49 @@ export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
         Kp,
         device,
       );
-      T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
-      T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
-      const studentPatchFx = inp.tensor('student_patch', { shape: [null, null, Kp] });
-      const [twoB, n, k] = studentPatchFx.shape;
-      if (twoB % 2) inp.at('student_patch').fail('a first dimension of 2·B (two global crops)');
-      const side = Math.round(Math.sqrt(n));
-      const studentCls = fixtureToTensor(inp.tensor('student_cls', { shape: [twoB, K] }), device).setRequiresGrad();
-      const studentPatch = fixtureToTensor(studentPatchFx, device).setRequiresGrad();
-      const local = inp.opt('student_local_cls')?.tensor(undefined, { shape: [null, K] });
-      if (local && local.shape[0] % (twoB / 2)) inp.at('student_local_cls').fail(`a first dimension of L·B (B = ${twoB / 2})`);
-      const studentLocal = local ? fixtureToTensor(local, device).setRequiresGrad() : null;
-      const teacherCls = fixtureToTensor(inp.tensor('teacher_cls', { shape: [twoB, K] }), device);
-      const teacherPatch = fixtureToTensor(inp.tensor('teacher_patch', { shape: [twoB, n, Kp] }), device);
-      const masks = inp.tensors('masks', { dtype: 'bool', shape: [twoB / 2, side, side] }).map((m) => Uint8Array.from(flatValues(m)));
-      if (masks.length !== 2) inp.at('masks').fail('a list of 2 (one per global crop)');
-      const rows = maskedRows(masks, twoB / 2, device);
-      const flatS = studentPatch.reshape(twoB * n, k);
-      const flatT = teacherPatch.reshape(twoB * n, k);
-      const out = loss.forward({
-        studentCls,
-        studentLocalCls: studentLocal,
-        teacherCls,
-        studentPatch: T.indexSelect(flatS, 0, rows.index),
-        teacherPatch: T.indexSelect(flatT, 0, rows.index),
-        rows,
-        teacherPatchMean: teacherPatch.mean([1]),
-        teacherTemp: cs.num('teacher_temp_used'),
-        teacherPatchTemp: cs.num('teacher_patch_temp_used'),
-      });
-      checks.push(checkScalar(`${pre}/cls`, out.cls.item(), outputs.num('cls')));
-      checks.push(checkScalar(`${pre}/patch`, out.patch.item(), outputs.num('patch')));
-      checks.push(checkScalar(`${pre}/loss`, out.total.item(), outputs.num('loss')));
-      out.total.backward();
-      checks.push(checkGradient(`${pre}/grad/student_cls`, studentCls.grad!, grads.tensor('student_cls')));
-      checks.push(checkGradient(`${pre}/grad/student_patch`, studentPatch.grad!, grads.tensor('student_patch')));
-      if (studentLocal) checks.push(checkGradient(`${pre}/grad/student_local_cls`, studentLocal.grad!, grads.tensor('student_local_cls')));
-      loss.updateCenter(teacherCls, teacherPatch.mean([1]));
-      checks.push(checkClose(`${pre}/center_after`, loss.center, outputs.tensor('center_after'), 1e-6, 1e-5));
-      checks.push(checkClose(`${pre}/center2_after`, loss.center2, outputs.tensor('center2_after'), 1e-6, 1e-5));
-      loss.dispose();
+      try {
+        T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
+        T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+        const studentPatchFx = inp.tensor('student_patch', { shape: [null, null, Kp] });
+        const [twoB, n, k] = studentPatchFx.shape;
+        if (twoB % 2) inp.at('student_patch').fail('a first dimension of 2·B (two global crops)');
+        const side = Math.round(Math.sqrt(n));
+        const studentCls = fixtureToTensor(inp.tensor('student_cls', { shape: [twoB, K] }), device).setRequiresGrad();
+        const studentPatch = fixtureToTensor(studentPatchFx, device).setRequiresGrad();
+        const local = inp.opt('student_local_cls')?.tensor(undefined, { shape: [null, K] });
+        if (local && local.shape[0] % (twoB / 2)) inp.at('student_local_cls').fail(`a first dimension of L·B (B = ${twoB / 2})`);
+        const studentLocal = local ? fixtureToTensor(local, device).setRequiresGrad() : null;
+        const teacherCls = fixtureToTensor(inp.tensor('teacher_cls', { shape: [twoB, K] }), device);
+        const teacherPatch = fixtureToTensor(inp.tensor('teacher_patch', { shape: [twoB, n, Kp] }), device);
+        const masks = inp.tensors('masks', { dtype: 'bool', shape: [twoB / 2, side, side] }).map((m) => Uint8Array.from(flatValues(m)));
+        if (masks.length !== 2) inp.at('masks').fail('a list of 2 (one per global crop)');
+        const rows = maskedRows(masks, twoB / 2, device);
+        const flatS = studentPatch.reshape(twoB * n, k);
+        const flatT = teacherPatch.reshape(twoB * n, k);
+        const out = within(cs, 'the loss', () => loss.forward({
+          studentCls,
+          studentLocalCls: studentLocal,
+          teacherCls,
+          studentPatch: T.indexSelect(flatS, 0, rows.index),
+          teacherPatch: T.indexSelect(flatT, 0, rows.index),
+          rows,
+          teacherPatchMean: teacherPatch.mean([1]),
+          teacherTemp: cs.num('teacher_temp_used'),
+          teacherPatchTemp: cs.num('teacher_patch_temp_used'),
+        }));
+        checks.push(checkScalar(`${pre}/cls`, out.cls.item(), outputs.num('cls')));
+        checks.push(checkScalar(`${pre}/patch`, out.patch.item(), outputs.num('patch')));
+        checks.push(checkScalar(`${pre}/loss`, out.total.item(), outputs.num('loss')));
+        out.total.backward();
+        checks.push(checkGradient(`${pre}/grad/student_cls`, studentCls.grad!, grads.tensor('student_cls')));
+        checks.push(checkGradient(`${pre}/grad/student_patch`, studentPatch.grad!, grads.tensor('student_patch')));
+        if (studentLocal) checks.push(checkGradient(`${pre}/grad/student_local_cls`, studentLocal.grad!, grads.tensor('student_local_cls')));
+        loss.updateCenter(teacherCls, teacherPatch.mean([1]));
+        checks.push(checkClose(`${pre}/center_after`, loss.center, outputs.tensor('center_after'), 1e-6, 1e-5));
+        checks.push(checkClose(`${pre}/center2_after`, loss.center2, outputs.tensor('center2_after'), 1e-6, 1e-5));
+      } finally {
+        loss.dispose();
+      }
     });
   }
   return checks;

@@ -1,7 +1,7 @@
 /** Parity of the cosine and temperature schedules with schedules.json (relative 1e-12, float64). */
 import { cosineSchedule, scaledLr, teacherTempSchedule } from '../schedules';
 import { Check } from './compare';
-import { FixtureNode } from './fixture-node';
+import { FixtureNode, within } from './fixture-node';
 import { FixtureTensor, flatValues } from './fixture-tensor';
 
 function checkRelative(name: string, actual: (i: number) => number, expected: FixtureTensor, rel = 1e-12): Check {
@@ -38,9 +38,11 @@ export function checkSchedules(fx: FixtureNode): Check[] {
     const epochs = p.dim('epochs');
     const niter = p.dim('niter_per_ep');
     const peak = scaledLr(p.num('lr'), p.dim('batch_size_per_gpu'), 1, p.dim('world_size'));
-    const lr = cosineSchedule(peak, p.num('min_lr'), epochs, niter, p.int('warmup_epochs'));
-    const wd = cosineSchedule(p.num('weight_decay'), p.num('weight_decay_end'), epochs, niter);
-    const mom = cosineSchedule(p.num('momentum_teacher'), 1, epochs, niter);
+    const [lr, wd, mom] = within(p, 'the cosine schedules', () => [
+      cosineSchedule(peak, p.num('min_lr'), epochs, niter, p.int('warmup_epochs')),
+      cosineSchedule(p.num('weight_decay'), p.num('weight_decay_end'), epochs, niter),
+      cosineSchedule(p.num('momentum_teacher'), 1, epochs, niter),
+    ]);
     const its = r.list('iterations').map((it) => {
       const i = it.int();
       if (i >= epochs * niter) it.fail(`an iteration below epochs × niter_per_ep = ${epochs * niter}`);
@@ -50,22 +52,26 @@ export function checkSchedules(fx: FixtureNode): Check[] {
     checks.push(checkRelative(`schedules/${name}/wd`, (i) => wd[its[i]], series(r, 'wd', its.length)));
     checks.push(checkRelative(`schedules/${name}/momentum`, (i) => mom[its[i]], series(r, 'momentum', its.length)));
     const start = p.opt('pred_start_epoch')?.int() ?? 0;
-    const tt = teacherTempSchedule(p.num('warmup_teacher_temp'), p.num('teacher_temp'), p.int('warmup_teacher_temp_epochs'), epochs);
-    const tp = teacherTempSchedule(p.num('warmup_teacher_patch_temp'), p.num('teacher_patch_temp'), p.int('warmup_teacher_temp_epochs'), epochs, start);
+    const [tt, tp] = within(p, 'the temperature schedules', () => [
+      teacherTempSchedule(p.num('warmup_teacher_temp'), p.num('teacher_temp'), p.int('warmup_teacher_temp_epochs'), epochs),
+      teacherTempSchedule(p.num('warmup_teacher_patch_temp'), p.num('teacher_patch_temp'), p.int('warmup_teacher_temp_epochs'), epochs, start),
+    ]);
     checks.push(checkRelative(`schedules/${name}/teacher_temp`, (i) => tt[i], series(r, 'teacher_temp_per_epoch', epochs)));
     checks.push(checkRelative(`schedules/${name}/teacher_patch_temp`, (i) => tp[i], series(r, 'teacher_patch_temp_per_epoch', epochs)));
   }
   fx.list('small_exact').forEach((s, k) => {
     const epochs = s.dim('epochs');
     const niter = s.dim('niter_per_ep');
-    const v = cosineSchedule(s.num('base_value'), s.num('final_value'), epochs, niter, s.int('warmup_epochs'), s.opt('start_warmup_value')?.num() ?? 0);
+    const v = within(s, 'the schedule', () => cosineSchedule(s.num('base_value'), s.num('final_value'), epochs, niter, s.int('warmup_epochs'), s.opt('start_warmup_value')?.num() ?? 0));
     checks.push(checkRelative(`schedules/small_exact[${k}]`, (i) => v[i], series(s, 'values', epochs * niter)));
   });
   const t = fx.opt('temperature_small');
   if (t) {
     const epochs = t.dim('nepochs');
-    const tt = teacherTempSchedule(t.num('warmup_teacher_temp'), t.num('teacher_temp'), t.int('warmup_teacher_temp_epochs'), epochs);
-    const tp = teacherTempSchedule(t.num('warmup_teacher_patch_temp'), t.num('teacher_patch_temp'), t.int('warmup_teacher_temp_epochs'), epochs, t.int('mim_start_epoch'));
+    const [tt, tp] = within(t, 'the temperature schedules', () => [
+      teacherTempSchedule(t.num('warmup_teacher_temp'), t.num('teacher_temp'), t.int('warmup_teacher_temp_epochs'), epochs),
+      teacherTempSchedule(t.num('warmup_teacher_patch_temp'), t.num('teacher_patch_temp'), t.int('warmup_teacher_temp_epochs'), epochs, t.int('mim_start_epoch')),
+    ]);
     checks.push(checkRelative('schedules/temperature_small/teacher_temp', (i) => tt[i], series(t, 'teacher_temp_per_epoch', epochs)));
     checks.push(checkRelative('schedules/temperature_small/teacher_patch_temp', (i) => tp[i], series(t, 'teacher_patch_temp_per_epoch', epochs)));
   }

@@ -3,7 +3,7 @@ import * as T from '@sere/torch';
 import { bilinearMatrix, resampleRelation } from '../alignment';
 import { lossWeights, sereLoss } from '../sere-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
-import { FixtureNode, FixtureTensor } from './fixture-node';
+import { FixtureNode, FixtureTensor, within } from './fixture-node';
 import { fixtureToTensor } from './fixture-tensor';
 
 export function stackGrids(grids: FixtureTensor[] | null, device: string): T.Tensor | null {
@@ -63,7 +63,7 @@ export function checkSereLoss(fx: FixtureNode, device = 'cpu'): Check[] {
       globalSide: stackGrids(gridGlobal, device),
     };
     const cfg = { temperaturePixel: c.num('temperature_pixel'), temperatureChannel: c.num('temperature_channel') };
-    const out = sereLoss(cfg, {
+    const out = within(fx, 'the SERE losses', () => sereLoss(cfg, {
       teacherPixel: teacherPixel(),
       studentPixel,
       studentPixelLocal,
@@ -71,7 +71,7 @@ export function checkSereLoss(fx: FixtureNode, device = 'cpu'): Check[] {
       studentChannel,
       studentChannelLocal,
       grids,
-    });
+    }));
     const inter = fx.at('intermediate');
     checks.push(checkClose('sere_loss/teacher_relation_pixel_aligned', out.alignedTeacher, inter.tensor('teacher_relation_pixel_aligned')));
     checks.push(checkClose('sere_loss/student_relation_pixel_aligned', out.alignedStudent, inter.tensor('student_relation_pixel_aligned')));

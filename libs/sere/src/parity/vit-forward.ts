@@ -4,7 +4,7 @@ import { vitConfig, VitConfig } from '../arch';
 import { PosEmbedInterpolator } from '../pos-embed';
 import { VisionTransformer } from '../vit';
 import { Check, checkClose } from './compare';
-import { FixtureNode } from './fixture-node';
+import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';
 
 /** The backbone a fixture's `vit` config describes; sizes that cannot tile fail naming the field. */
@@ -31,34 +31,38 @@ export function checkVitForward(fx: FixtureNode, device = 'cpu'): Check[] {
   const inputs = fx.at('inputs');
   return T.scope(() => {
     const vit = VisionTransformer.create(cfg, device);
-    loadFixtureWeights(fx.at('weights'), [['', vit.params]], device);
-    const checks: Check[] = [];
-    const gLocal = c.dim('local_size') / patch;
     const interp = new PosEmbedInterpolator();
-    const pos = T.noGrad(() => interp.apply(vit.params.get('pos_embed'), gLocal));
-    checks.push(checkClose('vit_forward/pos_embed_interpolated_local', pos, fx.tensor('pos_embed_interpolated_local')));
-    interp.dispose();
-    for (const [name, cs] of fx.entries('cases')) {
-      const input = cs.str('input');
-      const side = input === 'x_local' ? c.dim('local_size') : c.dim('img_size');
-      const x = fixtureToTensor(inputs.tensor(input, { shape: [null, 3, side, side] }), device);
-      const batch = x.shape[0];
-      const maskName = cs.opt('mask')?.str();
-      const grid = side / patch;
-      const mask = maskName ? fixtureToTensor(inputs.tensor(maskName, { dtype: 'bool', shape: [batch, grid, grid] }), device) : null;
-      const out = T.noGrad(() => vit.forward(x, { mask, localHeads: cs.bool('local_crop'), branches: ['z', 'p'], keepBlocks: true }));
-      const pre = `vit_forward/${name}`;
-      checks.push(checkClose(`${pre}/tokens`, out.tokens, cs.tensor('tokens')));
-      const blocks = cs.tensors('block_outputs');
-      if (blocks.length !== cfg.depth) cs.at('block_outputs').fail(`a list of ${cfg.depth} (config depth)`);
-      blocks.forEach((b, i) => checks.push(checkClose(`${pre}/block_outputs[${i}]`, out.blocks![i], b)));
-      checks.push(checkClose(`${pre}/prenorm_tokens`, out.prenorm, cs.tensor('prenorm_tokens')));
-      checks.push(checkClose(`${pre}/relation_channel_z`, out.relations.z!.channel, cs.tensor('relation_channel_z')));
-      checks.push(checkClose(`${pre}/relation_channel_p`, out.relations.p!.channel, cs.tensor('relation_channel_p')));
-      checks.push(checkClose(`${pre}/relation_pixel_z`, out.relations.z!.pixel, cs.tensor('relation_pixel_z')));
-      checks.push(checkClose(`${pre}/relation_pixel_p`, out.relations.p!.pixel, cs.tensor('relation_pixel_p')));
+    try {
+      loadFixtureWeights(fx.at('weights'), [['', vit.params]], device);
+      const checks: Check[] = [];
+      const gLocal = c.dim('local_size') / patch;
+      const pos = T.noGrad(() => interp.apply(vit.params.get('pos_embed'), gLocal));
+      checks.push(checkClose('vit_forward/pos_embed_interpolated_local', pos, fx.tensor('pos_embed_interpolated_local')));
+      for (const [name, cs] of fx.entries('cases')) {
+        const input = cs.str('input');
+        const side = input === 'x_local' ? c.dim('local_size') : c.dim('img_size');
+        const x = fixtureToTensor(inputs.tensor(input, { shape: [null, 3, side, side] }), device);
+        const batch = x.shape[0];
+        const maskName = cs.opt('mask')?.str();
+        const grid = side / patch;
+        const mask = maskName ? fixtureToTensor(inputs.tensor(maskName, { dtype: 'bool', shape: [batch, grid, grid] }), device) : null;
+        const localHeads = cs.bool('local_crop');
+        const out = within(cs, 'the forward pass', () => T.noGrad(() => vit.forward(x, { mask, localHeads, branches: ['z', 'p'], keepBlocks: true })));
+        const pre = `vit_forward/${name}`;
+        checks.push(checkClose(`${pre}/tokens`, out.tokens, cs.tensor('tokens')));
+        const blocks = cs.tensors('block_outputs');
+        if (blocks.length !== cfg.depth) cs.at('block_outputs').fail(`a list of ${cfg.depth} (config depth)`);
+        blocks.forEach((b, i) => checks.push(checkClose(`${pre}/block_outputs[${i}]`, out.blocks![i], b)));
+        checks.push(checkClose(`${pre}/prenorm_tokens`, out.prenorm, cs.tensor('prenorm_tokens')));
+        checks.push(checkClose(`${pre}/relation_channel_z`, out.relations.z!.channel, cs.tensor('relation_channel_z')));
+        checks.push(checkClose(`${pre}/relation_channel_p`, out.relations.p!.channel, cs.tensor('relation_channel_p')));
+        checks.push(checkClose(`${pre}/relation_pixel_z`, out.relations.z!.pixel, cs.tensor('relation_pixel_z')));
+        checks.push(checkClose(`${pre}/relation_pixel_p`, out.relations.p!.pixel, cs.tensor('relation_pixel_p')));
+      }
+      return checks;
+    } finally {
+      interp.dispose();
+      vit.dispose();
     }
-    vit.dispose();
-    return checks;
   });
 }
