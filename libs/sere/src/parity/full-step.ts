@@ -185,6 +185,8 @@ export function checkFullStep(fx: FixtureNode, device = 'cpu'): Check[] {
       if (withoutGrad) {
         // Parameters the reference left without a gradient: frozen ones, or any the loss does not reach.
         const ungraded = all.filter(([, p]) => !p.grad).map(([n]) => n);
+        // A shared last layer has a second name (last_layer2.*) for the same parameter.
+        for (const [alias, target] of nets.student.head.params.aliases) if (ungraded.includes(`head.${target}`)) ungraded.push(`head.${alias}`);
         const listed = withoutGrad.strs();
         const unexplained = listed.filter((n) => !ungraded.includes(n));
         checks.push({ name: 'full_step/params_without_grad', maxAbs: unexplained.length ? Infinity : 0, bound: 0, ok: !unexplained.length, detail: `with a gradient here: [${unexplained}]` });

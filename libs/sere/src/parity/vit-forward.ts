@@ -39,13 +39,11 @@ export function checkVitForward(fx: FixtureNode, device = 'cpu'): Check[] {
       const pos = T.noGrad(() => interp.apply(vit.params.get('pos_embed'), gLocal));
       checks.push(checkClose('vit_forward/pos_embed_interpolated_local', pos, fx.tensor('pos_embed_interpolated_local')));
       for (const [name, cs] of fx.entries('cases')) {
-        const input = cs.str('input');
-        const side = input === 'x_local' ? c.dim('local_size') : c.dim('img_size');
-        const x = fixtureToTensor(inputs.tensor(input, { shape: [null, 3, side, side] }), device);
-        const batch = x.shape[0];
+        const x = fixtureToTensor(inputs.tensor(cs.str('input'), { shape: [null, 3, null, null] }), device);
+        const [batch, , height, width] = x.shape;
+        if (height % patch || width % patch) inputs.at(cs.str('input')).fail(`images whose sides are multiples of patch_size ${patch}`);
         const maskName = cs.opt('mask')?.str();
-        const grid = side / patch;
-        const mask = maskName ? fixtureToTensor(inputs.tensor(maskName, { dtype: 'bool', shape: [batch, grid, grid] }), device) : null;
+        const mask = maskName ? fixtureToTensor(inputs.tensor(maskName, { dtype: 'bool', shape: [batch, height / patch, width / patch] }), device) : null;
         const localHeads = cs.bool('local_crop');
         const out = within(cs, 'the forward pass', () => T.noGrad(() => vit.forward(x, { mask, localHeads, branches: ['z', 'p'], keepBlocks: true })));
         const pre = `vit_forward/${name}`;
