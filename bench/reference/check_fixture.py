@@ -199,7 +199,7 @@ def main(argv):
     for name, st in fx['step'].items():
         p = params[name]
         report.absolute('step %s param_before' % name, p, to_tensor(st['param_before']), 0.0)
-        if not st.get('requires_grad', 'grad_before_clip' in st):
+        if not st.get('requires_grad', st.get('grad_before_clip') is not None):
             # Frozen (norm_last_layer's weight_g): no gradient, no group, no optimiser state.
             report.add('step %s frozen' % name, 0.0 if not p.requires_grad and p.grad is None else 1.0, 0.0)
             continue
