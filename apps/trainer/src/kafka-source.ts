@@ -29,13 +29,11 @@ import {
   type ConsumerEvent,
   type ConsumerTransport,
 } from '@sere/data';
+import { EXIT } from '@sere/config';
 import type { PthValue } from '@sere/torch';
 import type { BatchSource, SourceBatch, StartPosition } from './batch-source';
 import { TrainingError } from './errors';
 import { readFrom, streamPositionToPth } from './stream-position';
-
-/** Exit code for a broker or data service that is not there (sysexits' EX_UNAVAILABLE, as the stores use). */
-export const EXIT_UNAVAILABLE = 69;
 
 /** The view shapes the run's flags expect; batches of any other shape are refused. */
 export interface ViewShape {
@@ -64,15 +62,15 @@ export function streamFailure(e: unknown, o: KafkaSourceOptions): unknown {
   const at = `--data ${url(o)}`;
   const brokers = `${o.brokers.length > 1 ? 'brokers' : 'broker'} ${o.brokers.join(', ')}`;
   if (e instanceof StreamUnavailableError && e.reason === 'no-topic') {
-    return new TrainingError(`${at}: ${e.message} Start it, then run the same command again.`, EXIT_UNAVAILABLE);
+    return new TrainingError(`${at}: ${e.message} Start it, then run the same command again.`, EXIT.unavailable);
   }
   if (e instanceof StreamUnavailableError && e.reason === 'broker-unreachable') {
-    return new TrainingError(`${at}: cannot reach the Kafka ${brokers} (${e.message}). Start the broker or correct the address, then run the same command again.`, EXIT_UNAVAILABLE);
+    return new TrainingError(`${at}: cannot reach the Kafka ${brokers} (${e.message}). Start the broker or correct the address, then run the same command again.`, EXIT.unavailable);
   }
   if (e instanceof StreamUnavailableError || isBrokerUnreachable(e)) {
     return new TrainingError(
       `${at}: lost the Kafka ${brokers} (${(e as Error).message}). The last checkpoint is intact: once the broker is back, run the same command again to continue from it.`,
-      EXIT_UNAVAILABLE,
+      EXIT.unavailable,
     );
   }
   return e;
@@ -102,7 +100,7 @@ export class KafkaSource implements BatchSource {
     if (this.itersPerEpoch === 0) {
       throw new TrainingError(
         `--data ${url(o)}: the stream holds ${start.imagesPerEpoch} images per epoch for this trainer, fewer than one batch of --batch_size_per_gpu ${o.batchSize}`,
-        2,
+        EXIT.refused,
       );
     }
     if (start.pending) this.check(start.pending);
@@ -146,7 +144,7 @@ export class KafkaSource implements BatchSource {
     const B = this.o.batchSize;
     let step = startStep;
     let batch = await this.take();
-    if (batch.epoch < epoch) throw new TrainingError(`--data ${url(this.o)}: the stream is at epoch ${batch.epoch + 1} but the run at epoch ${epoch + 1}`, 2);
+    if (batch.epoch < epoch) throw new TrainingError(`--data ${url(this.o)}: the stream is at epoch ${batch.epoch + 1} but the run at epoch ${epoch + 1}`, EXIT.refused);
     for (;;) {
       if (batch.epoch > epoch) {
         this.pending = batch;
@@ -158,7 +156,7 @@ export class KafkaSource implements BatchSource {
         break;
       }
       if (step >= this.itersPerEpoch) {
-        throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds more than the ${this.imagesPerEpoch} images its header announces`, 2);
+        throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds more than the ${this.imagesPerEpoch} images its header announces`, EXIT.refused);
       }
       this.use(batch);
       const next = batch.endOfEpoch ? null : await this.take();
@@ -169,7 +167,7 @@ export class KafkaSource implements BatchSource {
       batch = next;
     }
     if (step === startStep) {
-      throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds no full batch of ${B} images from iteration ${startStep + 1} on`, 2);
+      throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds no full batch of ${B} images from iteration ${startStep + 1} on`, EXIT.refused);
     }
     if (step < this.itersPerEpoch) {
       this.o.write(
@@ -212,7 +210,7 @@ export class KafkaSource implements BatchSource {
       throw new TrainingError(
         `--data ${url(this.o)}: epoch ${b.epoch + 1} of the stream holds ${b.rankEpochSize} images for this trainer, the run was sized for ${this.imagesPerEpoch}: ` +
           'the data service\'s dataset changed under the run; use a new topic prefix and output location for a new dataset',
-        2,
+        EXIT.refused,
       );
     }
     const v = this.o.views;
@@ -224,7 +222,7 @@ export class KafkaSource implements BatchSource {
       throw new TrainingError(
         `--data ${url(this.o)}: the data service sends ${crops(sizes)} with ${s.maskGrid}×${s.maskGrid} masks; this run's flags want ${crops(want)} with ` +
           `${v.maskGrid}×${v.maskGrid} masks; start the data service with the run's --global_size, --local_size, --local_crops_number and --patch_size`,
-        2,
+        EXIT.refused,
       );
     }
   }

@@ -7,6 +7,7 @@
  * checkpoint's position is dropped, which makes a killed-and-resumed run's logs equal to
  * those of a run that was never stopped.
  */
+import { EXIT } from '@sere/config';
 import { TrainingError } from './errors';
 import type { RunStore } from './run-store';
 
@@ -27,7 +28,7 @@ function parseLines(text: string, file: string): Line[] {
       out.push(JSON.parse(l) as Line);
     } catch {
       // Only the last line can be cut short (a kill mid-append); it is written again.
-      if (raw.slice(i + 1).some((r) => r.trim())) throw new TrainingError(`${file}: line ${i + 1} is not JSON; fix or remove the file to continue`, 2);
+      if (raw.slice(i + 1).some((r) => r.trim())) throw new TrainingError(`${file}: line ${i + 1} is not JSON; fix or remove the file to continue`, EXIT.refused);
     }
   }
   return out;

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { SereConfig } from '@sere/config';
+import { EXIT, type SereConfig } from '@sere/config';
 import { NonFiniteLossError, readResumePosition, StepWorker, type ResumeInfo, type StepMetrics } from '@sere/sere';
 import type { PthValue } from '@sere/torch';
 import type { SourceFactory, StartPosition } from './batch-source';
@@ -49,7 +49,7 @@ async function readOutside(file: string): Promise<Buffer> {
   try {
     return await fs.promises.readFile(file);
   } catch (e) {
-    throw new TrainingError(`--load_from ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 2);
+    throw new TrainingError(`--load_from ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, EXIT.refused);
   }
 }
 
@@ -148,7 +148,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
           m = (await worker.step(batch.samples, it, epoch)).metrics;
         } catch (e) {
           if ((e as Error).name === NonFiniteLossError.name) {
-            throw new TrainingError(`${(e as Error).message}`, 3);
+            throw new TrainingError(`${(e as Error).message}`, EXIT.diverged);
           }
           throw e;
         }

@@ -4,7 +4,7 @@
  */
 import * as os from 'os';
 import type { ViewRecipe } from '@sere/augment';
-import { dataSource, type SereConfig } from '@sere/config';
+import { dataSource, EXIT, type SereConfig } from '@sere/config';
 import { indexImageFolder } from '@sere/data';
 import type { SourceFactory } from './batch-source';
 import { TrainingError } from './errors';
@@ -22,7 +22,7 @@ export interface SourceChoice {
 /** Crops must tile into whole patches, whoever makes them. */
 function checkViewSizes(c: SereConfig): void {
   for (const [flag, px] of [['--global_size', c.global_size], ['--local_size', c.local_size]] as const) {
-    if (px % c.patch_size !== 0) throw new TrainingError(`${flag}: ${px} px is not a multiple of --patch_size ${c.patch_size}`, 2);
+    if (px % c.patch_size !== 0) throw new TrainingError(`${flag}: ${px} px is not a multiple of --patch_size ${c.patch_size}`, EXIT.refused);
   }
 }
 

@@ -8,6 +8,7 @@
  * tell the producers how far the trainer got before it stopped.
  */
 import { encodeCursor, type CommitRequest, type CommittedPosition } from '@sere/data';
+import { EXIT } from '@sere/config';
 import type { PthValue } from '@sere/torch';
 import type { StartPosition } from './batch-source';
 import { TrainingError } from './errors';
@@ -38,7 +39,7 @@ export function parseStreamPosition(v: PthValue | undefined): StreamPosition | n
     count(o.images_per_epoch) &&
     Array.isArray(parts) &&
     parts.every((p) => p && count(p.partition) && count(p.offset) && typeof p.metadata === 'string');
-  if (!valid) throw new TrainingError('the checkpoint\'s data position is not a stream position this version can read; continue the run with the version that wrote it', 2);
+  if (!valid) throw new TrainingError('the checkpoint\'s data position is not a stream position this version can read; continue the run with the version that wrote it', EXIT.refused);
   return {
     topic: o.topic as string,
     imagesPerEpoch: o.images_per_epoch as number,
@@ -70,7 +71,7 @@ export function readFrom(start: StartPosition, topic: string, partitions: number
     throw new TrainingError(
       `the checkpoint stopped inside epoch ${start.epoch + 1} reading ${was}, and this run reads topic ${topic} (${partitions} partitions); ` +
         'continue it with the data it was reading, or start from a checkpoint saved at the end of an epoch',
-      2,
+      EXIT.refused,
     );
   }
   const metadata = encodeCursor({ epoch: start.epoch, slot: 0, skip: 0 });

@@ -6,12 +6,14 @@
  */
 import { promises as fs } from 'fs';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { EXIT, type ExitCoded } from '@sere/config';
 import type { RgbImage } from './crop';
 
 export type DecodeErrorKind = 'empty' | 'truncated' | 'corrupt' | 'not-an-image' | 'too-large' | 'unreadable';
 
-export class DecodeError extends Error {
+export class DecodeError extends Error implements ExitCoded {
   readonly kind: DecodeErrorKind;
+  readonly exitCode = EXIT.refused;
   readonly path: string;
 
   constructor(kind: DecodeErrorKind, path: string, detail: string) {

@@ -1,9 +1,12 @@
+import { EXIT, type ExitCoded } from './exit-codes';
+
 /**
  * The one error a user sees for a bad command line: it names the flag, the value and what
  * would be valid. The CLI prints `message` alone, never a stack trace.
  */
-export class FlagError extends Error {
+export class FlagError extends Error implements ExitCoded {
   override readonly name = 'FlagError';
+  readonly exitCode = EXIT.refused;
 
   constructor(
     message: string,

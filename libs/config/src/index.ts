@@ -1,4 +1,5 @@
 export { FlagError } from './errors';
+export { EXIT, EXIT_MEANING, exitCodeOf, formatExitCodes, type ExitCode, type ExitCoded, type ExitName } from './exit-codes';
 export * from './types';
 export { DEFAULTS } from './defaults';
 export { FLAGS, FLAG_NAMES, findFlag } from './flags';

@@ -1,6 +1,9 @@
+import { EXIT, type ExitCoded } from '@sere/config';
+
 /** A problem with the dataset or the stream configuration, phrased for the person who runs the job. */
-export class DataError extends Error {
+export class DataError extends Error implements ExitCoded {
   override readonly name = 'DataError';
+  readonly exitCode = EXIT.refused;
 }
 
 /**
@@ -8,8 +11,9 @@ export class DataError extends Error {
  * service has not created the topic. Nothing about the job is wrong; the same command may
  * succeed once the broker or the data service is up, so callers exit with "unavailable".
  */
-export class StreamUnavailableError extends Error {
+export class StreamUnavailableError extends Error implements ExitCoded {
   override readonly name = 'StreamUnavailableError';
+  readonly exitCode = EXIT.unavailable;
   constructor(
     readonly reason: 'broker-unreachable' | 'broker-lost' | 'no-topic',
     message: string,

@@ -1,3 +1,5 @@
+import { FlagError } from '@sere/config';
+
 /** ViT variants of the reference (spec §1.1). All use MLP ratio 4 and qkv bias. */
 export interface VitArch {
   name: string;
@@ -16,7 +18,7 @@ export const ARCHS: Record<string, VitArch> = {
 
 export function archByName(name: string): VitArch {
   const a = ARCHS[name];
-  if (!a) throw new Error(`--arch: '${name}' is not one of ${Object.keys(ARCHS).join(', ')}`);
+  if (!a) throw new FlagError(`--arch: '${name}' is not one of ${Object.keys(ARCHS).join(', ')}`, '--arch');
   return a;
 }
 

@@ -6,7 +6,7 @@
  * moments, centres and the loss scale are the only tensors that persist.
  */
 import * as T from '@sere/torch';
-import type { SereConfig } from '@sere/config';
+import { FlagError, type SereConfig } from '@sere/config';
 import { archByName, VitArch, vitConfig } from './arch';
 import { emaPairs, emaUpdate } from './ema';
 import { headConfig } from './ibot-head';
@@ -86,10 +86,10 @@ export class SereTrainer {
     itersPerEpoch: number,
     worldSize = 1,
   ) {
-    if (flags.optimizer !== 'adamw') throw new Error(`--optimizer: '${flags.optimizer}' is not implemented yet (adamw is)`);
-    if (flags.act_in_head !== 'gelu') throw new Error(`--act_in_head: '${flags.act_in_head}' is not implemented (gelu is)`);
+    if (flags.optimizer !== 'adamw') throw new FlagError(`--optimizer: '${flags.optimizer}' is not implemented yet (adamw is)`, '--optimizer');
+    if (flags.act_in_head !== 'gelu') throw new FlagError(`--act_in_head: '${flags.act_in_head}' is not implemented (gelu is)`, '--act_in_head');
     const device = T.checkDevice(flags.device);
-    if (flags.precision !== 'fp32' && device === 'cpu') throw new Error(`--precision ${flags.precision} needs a CUDA device (got --device cpu)`);
+    if (flags.precision !== 'fp32' && device === 'cpu') throw new FlagError(`--precision ${flags.precision} needs a CUDA device (got --device cpu)`, '--precision');
     T.manualSeed(flags.seed);
     const arch = flags.arch_spec ?? archByName(flags.arch);
     const vit = vitConfig(arch, flags.patch_size, {

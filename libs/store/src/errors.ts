@@ -1,3 +1,5 @@
+import { EXIT, type ExitCode, type ExitCoded } from '@sere/config';
+
 /**
  * Why a store operation failed, in words a person running `sere` can act on. The kind is
  * what callers branch on (resume skips 'not-found', the CLI maps kinds to exit codes); the
@@ -14,7 +16,7 @@ export type StoreErrorKind =
 
 export type StoreOperation = 'put' | 'get' | 'list' | 'exists' | 'delete' | 'append' | 'open';
 
-export class StoreError extends Error {
+export class StoreError extends Error implements ExitCoded {
   override readonly name = 'StoreError';
   constructor(
     readonly kind: StoreErrorKind,
@@ -26,21 +28,25 @@ export class StoreError extends Error {
   ) {
     super(message, options);
   }
+
+  get exitCode(): ExitCode {
+    return EXIT_CODES[this.kind];
+  }
 }
 
 export function isStoreError(e: unknown, kind?: StoreErrorKind): e is StoreError {
   return e instanceof StoreError && (kind === undefined || e.kind === kind);
 }
 
-/** Exit codes after sysexits.h, so scripts around `sere` can tell a full disk from a typo. */
-export const EXIT_CODES: Readonly<Record<StoreErrorKind, number>> = {
-  invalid: 64, // EX_USAGE
-  corrupt: 65, // EX_DATAERR
-  'not-found': 66, // EX_NOINPUT
-  unreachable: 69, // EX_UNAVAILABLE
-  'no-space': 73, // EX_CANTCREAT
-  io: 74, // EX_IOERR
-  permission: 77, // EX_NOPERM
+/** The exit code of each kind (the table and its meanings: EXIT in libs/config). */
+export const EXIT_CODES: Readonly<Record<StoreErrorKind, ExitCode>> = {
+  invalid: EXIT.usage,
+  corrupt: EXIT.corrupt,
+  'not-found': EXIT.notFound,
+  unreachable: EXIT.unavailable,
+  'no-space': EXIT.noSpace,
+  io: EXIT.io,
+  permission: EXIT.permission,
 };
 
 const VERB: Record<StoreOperation, string> = {

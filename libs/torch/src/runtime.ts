@@ -1,4 +1,5 @@
 /** Process-wide settings: seeds and generator state, threads, autocast, devices. */
+import { FlagError } from '@sere/config';
 import { DType } from './dtype';
 import { native } from './native';
 import { Tensor } from './tensor';
@@ -79,14 +80,15 @@ export function setAllowTF32(on: boolean): void {
 export function checkDevice(device: string): string {
   if (device === 'cpu') return device;
   const m = /^cuda(?::(\d+))?$/.exec(device);
-  if (!m) throw new Error(`--device: '${device}' is not a device (expected cpu, cuda or cuda:N)`);
+  if (!m) throw new FlagError(`--device: '${device}' is not a device (expected cpu, cuda or cuda:N)`, '--device');
   const count = native.buildInfo().cudaDevices;
   const index = m[1] ? Number(m[1]) : 0;
   if (index >= count) {
-    throw new Error(
+    throw new FlagError(
       count === 0
         ? `--device: '${device}' requested but this build of the binding sees no CUDA device (libtorch ${native.buildInfo().torch}${native.buildInfo().cudaBuild ? '' : ', CPU-only build'})`
         : `--device: '${device}' requested but only ${count} CUDA device(s) are visible`,
+      '--device',
     );
   }
   return device;

@@ -2,7 +2,9 @@
  * `sere data synth <dir>` and `sere data scan <dir> [--json]`: thin shells over
  * synthDataset and scanDataset in @sere/data. Each returns the process exit code.
  */
+import { EXIT } from '@sere/config';
 import { DataError, formatScanReport, PICTURE_STYLES, scanDataset, synthDataset, type PictureStyle } from '@sere/data';
+import { SCAN_HELP, SYNTH_HELP } from '../help/data';
 
 type Out = { log: (s: string) => void; error: (s: string) => void };
 const stdio: Out = { log: (s) => console.log(s), error: (s) => console.error(s) };
@@ -35,8 +37,8 @@ function int(values: Map<string, string>, name: string, fallback: number): numbe
   return n;
 }
 
-export const SYNTH_USAGE = `usage: sere data synth <dir> [--classes 10] [--per-class 100] [--size 128] [--seed 0] [--style ${PICTURE_STYLES.join('|')}]`;
-export const SCAN_USAGE = 'usage: sere data scan <dir> [--json] [--max-pixels N]';
+const SYNTH_USAGE = `usage: ${SYNTH_HELP.usage}`;
+const SCAN_USAGE = `usage: ${SCAN_HELP.usage}`;
 
 function style(v: string | undefined): PictureStyle {
   if (v === undefined) return 'classic';
@@ -49,7 +51,7 @@ export async function runDataSynth(args: string[], out: Out = stdio): Promise<nu
     const { positional, values } = flags(args, ['classes', 'per-class', 'size', 'seed', 'style']);
     if (positional.length !== 1) {
       out.error(SYNTH_USAGE);
-      return 2;
+      return EXIT.refused;
     }
     const t0 = Date.now();
     const r = await synthDataset(positional[0], {
@@ -60,32 +62,32 @@ export async function runDataSynth(args: string[], out: Out = stdio): Promise<nu
       style: style(values.get('style')),
     });
     out.log(`wrote ${r.files} JPEGs in ${r.classes.length} classes to ${r.root} (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return 0;
+    return EXIT.ok;
   } catch (e) {
     if (e instanceof DataError) {
       out.error(`sere data synth: ${e.message}`);
-      return 2;
+      return EXIT.refused;
     }
     throw e;
   }
 }
 
-/** Exit code 0 when every file is usable, 1 when some would be skipped, 2 on a usage or folder error. */
+/** Exit code 0 when every file is usable, 1 when some would be skipped, 2 on a usage or folder error (SCAN_HELP). */
 export async function runDataScan(args: string[], out: Out = stdio): Promise<number> {
   try {
     const { positional, values } = flags(args, ['max-pixels'], ['json']);
     if (positional.length !== 1) {
       out.error(SCAN_USAGE);
-      return 2;
+      return EXIT.refused;
     }
     const maxPixels = values.has('max-pixels') ? int(values, 'max-pixels', 0) : undefined;
     const report = await scanDataset(positional[0], { maxPixels });
     out.log(values.has('json') ? JSON.stringify(report, null, 2) : formatScanReport(report));
-    return report.skipped.length > 0 ? 1 : 0;
+    return report.skipped.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (e) {
     if (e instanceof DataError) {
       out.error(`sere data scan: ${e.message}`);
-      return 2;
+      return EXIT.refused;
     }
     throw e;
   }

@@ -13,16 +13,17 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseFlags, recipes } from '@sere/config';
+import { EXIT, parseFlags, recipes } from '@sere/config';
 import { synthDataset } from '@sere/data';
 import { evaluateBackbone, type EvalReport } from '@sere/eval';
 import { runTraining } from '@sere/trainer';
 import { demoHtml, type DemoSummary } from '../demo/report-html';
 import { backboneFor } from './eval';
 import { openRunStore } from '../run-store';
+import { DEMO_HELP } from '../help/texts';
 import { UsageError } from '../usage';
 
-export const usage = 'sere demo [--json] [--dir runs/demo] [--data data/demo-v4] [-- training flags]';
+const usage = DEMO_HELP.usage;
 
 /**
  * The demo's dataset: 8 classes of procedurally drawn pictures, JPEG, 128 px, 150 per class
@@ -165,5 +166,5 @@ export async function demo(argv: string[]): Promise<number> {
     const { knn, linear, seconds } = summary;
     console.log(JSON.stringify({ knn: { pretrained: knn.pretrained, random: knn.random }, linear, seconds }));
   }
-  return 0;
+  return EXIT.ok;
 }

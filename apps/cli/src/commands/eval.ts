@@ -9,14 +9,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { EXIT } from '@sere/config';
 import { evaluateBackbone, loadTeacherBackbone, type EvalReport } from '@sere/eval';
 import { archByName, vitConfig, VisionTransformer } from '@sere/sere';
 import * as T from '@sere/torch';
+import { EVAL_HELP } from '../help/texts';
 import { UsageError } from '../usage';
 import { fetchToLocal } from '../run-store';
 
-export const usage =
-  'sere eval (--checkpoint FILE|s3://BUCKET/KEY | --random) --data_path DIR [--val_path DIR] [--arch vit_small] [--patch_size 16] [--size 224] [--linear_epochs 100] [--output FILE] [--device cpu] [--seed 0] [--checkpoint_key teacher|student] [--json]';
+const usage = EVAL_HELP.usage;
 
 interface EvalArgs {
   checkpoint: string | null;
@@ -114,5 +115,5 @@ export async function evaluate(argv: string[]): Promise<number> {
     if (report.linear) console.log(`linear probe      top-1 ${report.linear.top1.toFixed(2)}%  top-5 ${report.linear.top5.toFixed(2)}%  (${report.linear.epochs} epochs)`);
     console.log(`${report.n_train} train / ${report.n_val} val images, ${report.seconds.toFixed(1)} s${a.output ? `; report in ${a.output}` : ''}`);
   }
-  return 0;
+  return EXIT.ok;
 }

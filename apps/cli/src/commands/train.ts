@@ -5,14 +5,15 @@
  * finishes the current step, saves a checkpoint and exits, and running the same command
  * again continues from it.
  */
-import { dataSource, formatHelp, parseFlags, storeLocation, wantsHelp } from '@sere/config';
-import { runTraining, TrainingError } from '@sere/trainer';
+import { dataSource, EXIT, parseFlags, storeLocation, wantsHelp } from '@sere/config';
+import { runTraining } from '@sere/trainer';
+import { trainHelp } from '../help/texts';
 import { openRunStore } from '../run-store';
 
 export async function train(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) {
-    process.stdout.write(formatHelp());
-    return 0;
+    process.stdout.write(trainHelp());
+    return EXIT.ok;
   }
   const config = parseFlags(argv);
   // A folder (--data_path or --data DIR) or the data service's stream (--data kafka://broker/prefix).
@@ -26,7 +27,7 @@ export async function train(argv: string[]): Promise<number> {
   const onSignal = (sig: string) => {
     if (stop) {
       write(`${sig} again: exiting now; the last saved checkpoint is intact`);
-      process.exit(130);
+      process.exit(EXIT.interrupted);
     }
     stop = true;
     write(`${sig}: finishing this step and saving a checkpoint (press again to exit at once)`);
@@ -36,13 +37,7 @@ export async function train(argv: string[]): Promise<number> {
   try {
     const r = await runTraining({ config, store, dataDir: data.kind === 'folder' ? data.path : undefined, write, stopRequested: () => stop });
     write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
-    return 0;
-  } catch (e) {
-    if (e instanceof TrainingError) {
-      process.stderr.write(`sere train: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
+    return EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

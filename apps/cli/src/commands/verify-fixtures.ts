@@ -1,16 +1,17 @@
 /**
  * sere verify-fixtures <dir> [--device cpu|cuda] [--json]
  * Runs every parity check of the reference fixtures in <dir>, prints each with its largest
- * deviation and bound, and exits 1 if any fails (2 for usage errors).
+ * deviation and bound; exits 1 if any fails, 2 for a bad command line or fixture folder.
  */
 import * as path from 'path';
-import * as T from '@sere/torch';
+import { EXIT } from '@sere/config';
 import { parity } from '@sere/sere';
-
-const { fixtureSet, formatCheck, verifyFixtureFile } = parity;
+import * as T from '@sere/torch';
+import { VERIFY_FIXTURES_HELP } from '../help/texts';
 import { UsageError } from '../usage';
 
-export const usage = 'sere verify-fixtures <dir> [--device cpu|cuda[:N]] [--json] [--failures-only]';
+const { fixtureSet, formatCheck, verifyFixtureFile } = parity;
+const usage = VERIFY_FIXTURES_HELP.usage;
 
 export function verifyFixtures(argv: string[]): number {
   let dir: string | undefined;
@@ -63,5 +64,5 @@ export function verifyFixtures(argv: string[]): number {
     const missing = absent.length ? `; absent: ${absent.join(', ')}` : '';
     console.log(`\n${passed} passed, ${failed} failed (${files.length} fixture files in ${dir}${missing}, device ${device})`);
   }
-  return failed === 0 ? 0 : 1;
+  return failed === 0 ? EXIT.ok : EXIT.failed;
 }

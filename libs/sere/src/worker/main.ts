@@ -4,6 +4,7 @@
  * running while libtorch computes.
  */
 import { parentPort } from 'worker_threads';
+import { exitCodeOf } from '@sere/config';
 import * as T from '@sere/torch';
 import { toObjectiveBatch } from '../batch';
 import { SereTrainer } from '../trainer';
@@ -48,7 +49,8 @@ parentPort!.on('message', (msg: Request) => {
     res = handle(msg);
   } catch (e) {
     const err = e as Error;
-    res = { id: msg.id, ok: false, error: err.message, name: err.name };
+    // The exit code travels with the copy: the class of the error does not cross the thread.
+    res = { id: msg.id, ok: false, error: err.message, name: err.name, exitCode: exitCodeOf(e) };
   }
   const transfer = res.ok && res.file ? [res.file.buffer as ArrayBuffer] : [];
   parentPort!.postMessage(res, transfer);

@@ -1,5 +1,6 @@
 /** Messages between the main thread and the training worker. */
 import type { MultiCropSample } from '@sere/augment';
+import type { ExitCode } from '@sere/config';
 import type { StepMetrics, TrainerFlags } from '../trainer';
 import type { ResumeInfo } from '../training-state';
 
@@ -13,7 +14,7 @@ export type Request =
 
 export type Response =
   | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo }
-  | { id: number; ok: false; error: string; name: string };
+  | { id: number; ok: false; error: string; name: string; exitCode?: ExitCode };
 
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */
 export function transferables(samples: MultiCropSample[]): ArrayBuffer[] {

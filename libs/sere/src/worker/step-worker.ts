@@ -1,7 +1,7 @@
 /**
  * Runs SereTrainer on a worker thread. Each call returns a promise; batches are transferred,
  * not copied. Errors raised in the worker (including a non-finite loss) reject with the
- * worker's message and error name.
+ * worker's message, error name and exit code.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -46,7 +46,7 @@ export class StepWorker {
       }
     }).then((res) => {
       if (!res.ok) {
-        const err = new Error(res.error);
+        const err = Object.assign(new Error(res.error), { exitCode: res.exitCode });
         err.name = res.name;
         throw err;
       }

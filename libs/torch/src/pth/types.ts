@@ -1,3 +1,5 @@
+import { EXIT, type ExitCoded } from '@sere/config';
+
 /**
  * Plain-data view of a PyTorch checkpoint: tensors are dtype + shape + little-endian bytes,
  * everything else is the JSON-like value the pickle held.
@@ -49,8 +51,10 @@ export type PthValue =
   | Map<PthKey, PthValue>;
 
 /** A checkpoint could not be read or written; the message names the file (or value path) and the fault. */
-export class PthError extends Error {
+export class PthError extends Error implements ExitCoded {
   override readonly name = 'PthError';
+  /** A checkpoint the user named that cannot be used is bad input. */
+  readonly exitCode = EXIT.refused;
   constructor(
     readonly source: string,
     readonly detail: string,
