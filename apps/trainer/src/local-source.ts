@@ -9,9 +9,11 @@ import * as path from 'path';
 import Piscina from 'piscina';
 import { epochPermutation } from '@sere/augment';
 import type { MultiCropOptions, MultiCropSample, ViewRecipe } from '@sere/augment';
+import { EXIT } from '@sere/config';
 import type { DatasetIndex } from '@sere/data';
 import type { AugmentResult, AugmentTask } from './augment-task';
 import type { BatchSource, SourceBatch } from './batch-source';
+import { TrainingError } from './errors';
 
 export interface LocalSourceOptions {
   index: DatasetIndex;
@@ -33,7 +35,7 @@ export class LocalSource implements BatchSource {
     const n = opts.index.entries.length;
     this.itersPerEpoch = Math.floor(n / opts.batchSize);
     if (this.itersPerEpoch === 0) {
-      throw new Error(`--data_path ${opts.index.root}: ${n} images is fewer than one batch of --batch_size_per_gpu ${opts.batchSize}`);
+      throw new TrainingError(`--data_path ${opts.index.root}: ${n} images is fewer than one batch of --batch_size_per_gpu ${opts.batchSize}`, EXIT.refused);
     }
     this.pool = new Piscina({ filename: path.join(__dirname, 'augment-task-bootstrap.js'), minThreads: opts.workers, maxThreads: opts.workers });
   }
@@ -51,7 +53,7 @@ export class LocalSource implements BatchSource {
       this.bad.add(idx);
       this.opts.onBadFile?.(r.path, r.kind, r.message);
     }
-    throw new Error(`--data_path ${this.opts.index.root}: no image could be decoded`);
+    throw new TrainingError(`--data_path ${this.opts.index.root}: no image could be decoded`, EXIT.refused);
   }
 
   private batch(order: Uint32Array, epoch: number, step: number): Promise<SourceBatch> {

@@ -53,6 +53,16 @@ async function readOutside(file: string): Promise<Buffer> {
   }
 }
 
+/** A --load_from name inside the output location: a missing one is a bad flag, not a store fault. */
+async function readInside(store: RunStore, name: string): Promise<Buffer> {
+  try {
+    return await store.get(name, { verify: 'if-present' });
+  } catch (e) {
+    if ((e as { kind?: unknown }).kind !== 'not-found') throw e;
+    throw new TrainingError(`--load_from ${name}: no such checkpoint (looked for ${store.describe(name)}; give a file name inside --output_dir or --store, or a path)`, EXIT.refused);
+  }
+}
+
 /** Where a checkpoint continues: its data position, or the start of the epoch it records. */
 function continuesAt(saved: { epoch: number; dataPosition: PthValue }): StartPosition {
   const pos = saved.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
@@ -77,7 +87,7 @@ function checkpointOf(o: RunOptions): () => Promise<Checkpoint | null> {
     // --load_from names a file in the output location, as in the reference, or any path;
     // such a file may come from elsewhere, without our checksum alongside it.
     const outside = c.load_from !== null && (path.isAbsolute(resumeFrom) || resumeFrom.includes('/'));
-    const bytes = outside ? await readOutside(resumeFrom) : await o.store.get(resumeFrom, { verify: c.load_from ? 'if-present' : 'required' });
+    const bytes = outside ? await readOutside(resumeFrom) : c.load_from ? await readInside(o.store, resumeFrom) : await o.store.get(resumeFrom, { verify: 'required' });
     return { bytes, name: outside ? resumeFrom : o.store.describe(resumeFrom), where: o.store.describe(resumeFrom) };
   };
   return () => (read ??= load());

@@ -124,7 +124,7 @@ export async function demo(argv: string[]): Promise<number> {
   // ---- pretraining ----
   const config = parseFlags([...recipes.cpu_demo.argv, ...DEMO_FLAGS, '--data_path', folders.train, '--output_dir', dir, '--threads', String(Math.max(1, os.cpus().length)), ...extra]);
   setAsideOtherRun(dir, config, say);
-  const store = await openRunStore({ kind: 'local', path: dir });
+  const store = await openRunStore({ kind: 'local', path: dir }, '--dir');
   say(`pretraining ${config.arch} for ${config.epochs} epochs on the CPU (checkpoints in ${dir})`);
   const run = await runTraining({ config, store, dataDir: folders.train, write: say });
 

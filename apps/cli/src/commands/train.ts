@@ -18,7 +18,7 @@ export async function train(argv: string[]): Promise<number> {
   const config = parseFlags(argv);
   // A folder (--data_path or --data DIR) or the data service's stream (--data kafka://broker/prefix).
   const data = dataSource(config);
-  const store = await openRunStore(storeLocation(config));
+  const store = await openRunStore(storeLocation(config), config.store !== null ? '--store' : '--output_dir');
   const write = (line: string) => process.stdout.write(line + '\n');
   write(`sere train — resolved configuration (also saved as ${store.describe('config.json')}):`);
   for (const [k, v] of Object.entries(config)) write(`  ${k} = ${Array.isArray(v) ? v.join(' ') : v}`);
