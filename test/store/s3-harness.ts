@@ -4,6 +4,7 @@
  * the script fails, the test fails with the script's own words. It never skips.
  */
 import { execFile } from 'node:child_process';
+import { Client } from 'minio';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,4 +65,18 @@ export async function ensureS3(port = S3_PORT, options: { fresh?: boolean } = {}
       if (startedHere) await script(options.fresh ? 'reset' : 'stop');
     },
   };
+}
+
+/** The plain minio client on the server at `port`, for checks behind the store's back. */
+export function rawClient(port: number): Client {
+  return new Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1' });
+}
+
+/** Deletes a test's bucket and everything in it, so a long-lived server does not fill up. */
+export async function emptyBucket(client: Client, bucket: string): Promise<void> {
+  if (!(await client.bucketExists(bucket))) return;
+  const names: string[] = [];
+  for await (const o of client.listObjectsV2(bucket, '', true)) if ((o as { name?: string }).name) names.push((o as { name: string }).name);
+  if (names.length) await client.removeObjects(bucket, names);
+  await client.removeBucket(bucket);
 }

@@ -37,7 +37,24 @@ export async function openRunStore(loc: StoreLocation, flag = '--output_dir'): P
   return openStore(`s3://${loc.bucket}/${loc.prefix}`);
 }
 
-/** A checkpoint path usable by the file-based loaders (S3 objects are downloaded first). */
+/**
+ * Runs `use` on a local path of the checkpoint at `location`. An S3 object is downloaded
+ * into a temporary folder of its own first, and that folder is removed once `use` is done,
+ * whether it returned or threw: a checkpoint is hundreds of MB, and evaluations repeat.
+ */
+export async function withLocalCheckpoint<T>(location: string, use: (file: string) => T | Promise<T>): Promise<T> {
+  const file = await fetchToLocal(location);
+  try {
+    return await use(file);
+  } finally {
+    if (location.startsWith('s3://')) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A checkpoint path usable by the file-based loaders (S3 objects are downloaded first, into
+ * a temporary folder the caller must remove: use withLocalCheckpoint).
+ */
 export async function fetchToLocal(location: string, flag = '--checkpoint'): Promise<string> {
   if (!location.startsWith('s3://')) {
     if (!fs.existsSync(location)) throw new FlagError(`${flag} ${location}: no such file`, flag);
@@ -53,7 +70,13 @@ export async function fetchToLocal(location: string, flag = '--checkpoint'): Pro
     if (isStoreError(e, 'not-found')) throw new FlagError(`${flag} ${location}: no such object`, flag);
     throw e;
   }
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sere-ckpt-')), location.slice(slash + 1));
-  fs.writeFileSync(file, bytes);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-ckpt-'));
+  const file = path.join(dir, location.slice(slash + 1));
+  try {
+    fs.writeFileSync(file, bytes);
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return file;
 }

@@ -15,7 +15,7 @@ import { archByName, vitConfig, VisionTransformer } from '@sere/sere';
 import * as T from '@sere/torch';
 import { EVAL_HELP } from '../help/texts';
 import { UsageError } from '../usage';
-import { fetchToLocal } from '../run-store';
+import { withLocalCheckpoint } from '../run-store';
 
 const usage = EVAL_HELP.usage;
 
@@ -79,8 +79,7 @@ export async function backboneFor(a: { checkpoint: string | null; arch: string; 
     T.manualSeed(a.seed);
     return VisionTransformer.create(vitConfig(archByName(a.arch), a.patchSize, { localHeads: false }), a.device);
   }
-  const file = await fetchToLocal(a.checkpoint);
-  return loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device, key: a.checkpointKey });
+  return withLocalCheckpoint(a.checkpoint, (file) => loadTeacherBackbone(file, { arch: a.arch, patchSize: a.patchSize, device: a.device, key: a.checkpointKey }));
 }
 
 export async function runEval(a: EvalArgs, log: (l: string) => void): Promise<EvalReport> {
