@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthDataset } from '@sere/data';
+import { S3Store } from '@sere/store';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 import { ACCESS_KEY, emptyBucket, ensureS3, rawClient, S3_PORT, SECRET_KEY, type S3Server } from './s3-harness';
 
@@ -28,6 +29,7 @@ describe('sere on an S3 store', () => {
   };
   const train = (epochs: number) =>
     sere(['train', ...TINY_FLAGS, '--epochs', String(epochs), '--saveckp_freq', '0', '--data_path', data, '--store', `s3://${BUCKET}/run`]);
+  const store = () => new S3Store({ bucket: BUCKET, prefix: 'run', endpoint: s3.endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY });
   const downloads = () => fs.readdirSync(tmp).filter((f) => f.startsWith('sere-ckpt-'));
 
   beforeAll(async () => {
@@ -57,5 +59,17 @@ describe('sere on an S3 store', () => {
     expect(wrongArch.code).not.toBe(0);
     expect(wrongArch.stderr).toMatch(/checkpoint\.pth/);
     expect(downloads()).toEqual([]);
+  });
+
+  it("sere train resumed on S3 continues its logs: every iteration's metrics once, in order", async () => {
+    const first = (await store().readLog('metrics.jsonl'))!.toString().trim().split('\n');
+    expect(first.length).toBeGreaterThan(0);
+    const r = train(2);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/resumed from s3:\/\/.*checkpoint\.pth: epoch 2, iteration 1/);
+    const its = (await store().readLog('metrics.jsonl'))!.toString().trim().split('\n').map((l) => JSON.parse(l).it);
+    expect(its).toEqual([...Array(first.length * 2).keys()]);
+    expect((await store().readLog('log.txt'))!.toString().trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([0, 1]);
   });
 });

@@ -4,6 +4,7 @@
  * minio client, and the server going away in the middle of an upload.
  */
 import { Client } from 'minio';
+import { RunLog } from '../../apps/trainer/src/run-log';
 import { makeTestCa, type TestCa } from '../../libs/store/src/testing/tls';
 import {
   checkpointName,
@@ -16,7 +17,7 @@ import {
   StoreError,
   type S3StoreOptions,
 } from '@sere/store';
-import { ACCESS_KEY, ensureS3, S3_PORT, SECRET_KEY, type S3Server } from './s3-harness';
+import { ACCESS_KEY, emptyBucket, ensureS3, rawClient, S3_PORT, SECRET_KEY, type S3Server } from './s3-harness';
 import { TcpRelay } from './tcp-relay';
 import { TlsRelay } from './tls-relay';
 
@@ -38,10 +39,6 @@ function bytes(size: number, seed: number): Buffer {
   return b;
 }
 
-function rawClient(port: number): Client {
-  return new Client({ endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1' });
-}
-
 async function storeError(p: Promise<unknown>): Promise<StoreError> {
   const e = await p.then(
     () => new Error('expected the call to fail, but it succeeded'),
@@ -49,14 +46,6 @@ async function storeError(p: Promise<unknown>): Promise<StoreError> {
   );
   if (!(e instanceof StoreError)) throw e;
   return e;
-}
-
-async function emptyBucket(client: Client, bucket: string): Promise<void> {
-  if (!(await client.bucketExists(bucket))) return;
-  const names: string[] = [];
-  for await (const o of client.listObjectsV2(bucket, '', true)) if ((o as { name?: string }).name) names.push((o as { name: string }).name);
-  if (names.length) await client.removeObjects(bucket, names);
-  await client.removeBucket(bucket);
 }
 
 describe('S3Store against SeaweedFS', () => {
@@ -185,6 +174,75 @@ describe('S3Store against SeaweedFS', () => {
     expect(denied.kind).toBe('permission');
     expect(denied.message).toMatch(/SERE_S3_SECRET_KEY/);
     expect(Date.now() - started).toBeLessThan(2000); // not retried
+  });
+});
+
+describe('logs on S3', () => {
+  let s3: S3Server;
+  let relay: TcpRelay;
+  const bucket = `sere-logs-${RUN}`;
+  const storeAt = (port: number, prefix: string, logSegmentBytes: number) =>
+    new S3Store({ bucket, prefix, endpoint: `http://127.0.0.1:${port}`, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, retry: FAST_RETRY, logSegmentBytes });
+
+  beforeAll(async () => {
+    s3 = await ensureS3(S3_PORT);
+    relay = new TcpRelay(s3.port);
+    await relay.listen();
+  }, BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    if (s3) await emptyBucket(rawClient(s3.port), bucket);
+    await relay?.close();
+    await s3?.release();
+  });
+
+  it('an append sends what was appended plus at most one segment, however long the log grows', async () => {
+    const segment = 32 * 1024;
+    const store = storeAt(relay.port, 'traffic', segment);
+    const line = (i: number) => `${JSON.stringify({ epoch: 0, it: i, loss: 10 - i / 1000, pad: 'x'.repeat(950) })}\n`;
+    await store.put('config.json', Buffer.from('{}')); // the bucket exists before counting
+    const sent: number[] = [];
+    let text = '';
+    for (let i = 0; i < 300; i++) {
+      const before = relay.bytesUp;
+      await store.append('metrics.jsonl', line(i));
+      sent.push(relay.bytesUp - before);
+      text += line(i);
+    }
+    // The log is 300 KB; rewriting it whole on every append would send 45 MB in all.
+    const overhead = 8 * 1024; // the request lines and headers of a put and its check
+    for (const [i, n] of sent.entries()) expect({ i, n, ok: n <= segment + line(i).length + overhead }).toEqual({ i, n, ok: true });
+    expect(sent.reduce((a, b) => a + b, 0)).toBeLessThan(300 * (segment / 2 + 1000 + overhead));
+
+    expect((await store.readLog('metrics.jsonl'))?.toString()).toBe(text);
+    expect(await store.list()).toEqual(['config.json', 'metrics.jsonl']);
+    const keys: string[] = [];
+    for await (const o of rawClient(s3.port).listObjectsV2(bucket, 'traffic/', true)) keys.push((o as { name: string }).name);
+    expect(keys.length).toBeGreaterThan(8); // about 300 KB in 32 KiB segments
+    expect(keys).toContain('traffic/metrics.jsonl~000001');
+  });
+
+  it("a resumed run's metrics read back as the run that was never stopped wrote them", async () => {
+    const store = () => storeAt(s3.port, 'resume', 2 * 1024);
+    const metric = (it: number) => ({ epoch: Math.floor(it / 50), it, loss: 10 - it / 100 });
+    const run = async (log: RunLog, from: number, to: number) => {
+      for (let it = from; it < to; it++) {
+        await log.iteration(metric(it));
+        if (it % 10 === 9) await log.flush();
+        if (it % 50 === 49) await log.epoch({ epoch: Math.floor(it / 50), train_loss: 10 - it / 100 });
+      }
+      await log.flush();
+    };
+    // Killed after logging iteration 149, with its last checkpoint at iteration 120 (epoch 2, step 20).
+    await run(await RunLog.open(store(), { it: 0, epoch: 0 }), 0, 150);
+    const resumed = await RunLog.open(store(), { it: 120, epoch: 2 });
+    expect(resumed.resumedEpochLines).toEqual([...Array(20).keys()].map((k) => metric(100 + k)));
+    expect((await store().readLog('metrics.jsonl'))!.toString().trim().split('\n').map((l) => JSON.parse(l).it)).toEqual([...Array(120).keys()]);
+    await run(resumed, 120, 200);
+
+    const lines = (await store().readLog('metrics.jsonl'))!.toString();
+    expect(lines).toBe([...Array(200).keys()].map((it) => JSON.stringify(metric(it)) + '\n').join(''));
+    const epochs = (await store().readLog('log.txt'))!.toString().trim().split('\n').map((l) => JSON.parse(l).epoch);
+    expect(epochs).toEqual([0, 1, 2, 3]);
   });
 });
 

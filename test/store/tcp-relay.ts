@@ -12,6 +12,8 @@ export class TcpRelay {
   private holdAfter: number | null = null;
   private onHeld: (() => void) | null = null;
   port = 0;
+  /** Bytes the clients have sent through the relay so far (requests, headers included). */
+  bytesUp = 0;
 
   constructor(private readonly upstreamPort: number) {}
 
@@ -41,6 +43,7 @@ export class TcpRelay {
     };
     client.on('data', (chunk) => {
       forwarded += chunk.length;
+      this.bytesUp += chunk.length;
       upstream.write(chunk);
       if (this.holdAfter !== null && forwarded >= this.holdAfter) {
         client.pause();

@@ -18,6 +18,15 @@ class MemoryStore implements RunStore {
   async append(name: string, text: string) {
     this.files.set(name, (this.files.get(name) ?? '') + text);
   }
+  async readLog(name: string) {
+    const f = this.files.get(name);
+    return f === undefined ? null : Buffer.from(f);
+  }
+  async truncateLog(name: string, length: number) {
+    const f = Buffer.from(this.files.get(name) ?? '');
+    if (length > f.length) throw new Error(`${name} holds ${f.length} bytes, not ${length}`);
+    this.files.set(name, f.subarray(0, length).toString('utf8'));
+  }
   describe(name: string) {
     return `mem:${name}`;
   }
@@ -63,8 +72,19 @@ describe('RunLog', () => {
     const store = new MemoryStore();
     const text = '{"epoch":0,"it":0,"loss":1}\n';
     store.files.set('metrics.jsonl', text);
-    const put = jest.spyOn(store, 'put');
+    const writes = [jest.spyOn(store, 'put'), jest.spyOn(store, 'truncateLog'), jest.spyOn(store, 'append')];
     await RunLog.open(store, { it: 1, epoch: 1 });
-    expect(put).not.toHaveBeenCalled();
+    for (const w of writes) expect(w).not.toHaveBeenCalled();
+  });
+
+  it('cuts a log by bytes, multi-byte characters included, and restores a missing last newline', async () => {
+    const store = new MemoryStore();
+    store.files.set('log.txt', '{"epoch":0,"note":"α→β"}\n{"epoch":1}\n');
+    await RunLog.open(store, { it: 0, epoch: 1 });
+    expect(store.files.get('log.txt')).toBe('{"epoch":0,"note":"α→β"}\n');
+
+    store.files.set('log.txt', '{"epoch":0}\n{"epoch":1}');
+    await RunLog.open(store, { it: 0, epoch: 2 });
+    expect(store.files.get('log.txt')).toBe('{"epoch":0}\n{"epoch":1}\n');
   });
 });

@@ -14,18 +14,21 @@ import type { RunStore } from './run-store';
 export const METRICS = 'metrics.jsonl';
 export const EPOCH_LOG = 'log.txt';
 
-/** Per-iteration metrics are flushed at most this often mid-epoch (object stores rewrite the whole log). */
+/** Per-iteration metrics are flushed at most this often mid-epoch (on S3 each flush rewrites the log's last segment, up to 256 KiB). */
 const FLUSH_EVERY_MS = 30_000;
 
 type Line = Record<string, number>;
 
-function parseLines(text: string, file: string): Line[] {
+/** The lines of a log, each with the byte offset just past it (where a cut after it goes). */
+function parseLines(text: string, file: string): { line: Line; end: number }[] {
   const raw = text.split('\n');
-  const out: Line[] = [];
+  const out: { line: Line; end: number }[] = [];
+  let end = 0;
   for (const [i, l] of raw.entries()) {
+    end += Buffer.byteLength(l) + 1;
     if (!l.trim()) continue;
     try {
-      out.push(JSON.parse(l) as Line);
+      out.push({ line: JSON.parse(l) as Line, end });
     } catch {
       // Only the last line can be cut short (a kill mid-append); it is written again.
       if (raw.slice(i + 1).some((r) => r.trim())) throw new TrainingError(`${file}: line ${i + 1} is not JSON; fix or remove the file to continue`, EXIT.refused);
@@ -55,13 +58,17 @@ export class RunLog {
   }
 
   private static async trim(store: RunStore, name: string, keep: (l: Line) => boolean): Promise<Line[]> {
-    if (!(await store.exists(name))) return [];
-    const text = (await store.get(name, { verify: 'if-present' })).toString('utf8');
-    const lines = parseLines(text, store.describe(name));
-    const kept = lines.filter(keep);
-    const body = kept.map((l) => JSON.stringify(l) + '\n').join('');
-    if (body !== text) await store.put(name, Buffer.from(body));
-    return kept;
+    const bytes = await store.readLog(name);
+    if (!bytes) return [];
+    const lines = parseLines(bytes.toString('utf8'), store.describe(name));
+    // Lines come in the order of the run, so what the checkpoint covers is a prefix: cut
+    // the log after it, which on S3 rewrites one segment rather than the whole log.
+    const past = lines.findIndex((l) => !keep(l.line));
+    const kept = past < 0 ? lines : lines.slice(0, past);
+    const end = kept.at(-1)?.end ?? 0;
+    if (end < bytes.length) await store.truncateLog(name, end);
+    else if (end > bytes.length) await store.append(name, '\n'); // a whole last line without its newline
+    return kept.map((l) => l.line);
   }
 
   /** Queues one iteration's metrics; written in batches (see FLUSH_EVERY_MS). */

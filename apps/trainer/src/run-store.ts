@@ -4,8 +4,12 @@ export interface RunStore {
   /** verify 'if-present' accepts files written elsewhere (no checksum alongside). */
   get(name: string, options?: { verify?: 'required' | 'if-present' }): Promise<Buffer>;
   exists(name: string): Promise<boolean>;
-  /** Appends to a log file (read-modify-write on object stores). */
+  /** Appends to a log file (on object stores, to its last segment; see libs/store). */
   append(name: string, text: string): Promise<void>;
+  /** A log's whole text (every segment), or null if there is none. */
+  readLog(name: string): Promise<Buffer | null>;
+  /** Cuts a log back to its first `length` bytes. */
+  truncateLog(name: string, length: number): Promise<void>;
   /** Where `name` lives, for messages (a path or an s3:// URL). */
   describe(name: string): string;
 }

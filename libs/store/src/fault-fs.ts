@@ -84,4 +84,8 @@ export class FaultFs implements FsLayer {
     await this.gate(`stat ${file}`);
     return nodeFs.stat(file);
   }
+  async truncate(file: string, length: number): Promise<void> {
+    await this.gate(`truncate ${file}`);
+    await nodeFs.truncate(file, length);
+  }
 }

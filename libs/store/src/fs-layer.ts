@@ -18,6 +18,7 @@ export interface FsLayer {
   readdir(dir: string): Promise<Dirent[]>;
   mkdir(dir: string): Promise<void>;
   stat(file: string): Promise<Stats>;
+  truncate(file: string, length: number): Promise<void>;
 }
 
 export const nodeFs: FsLayer = {
@@ -30,4 +31,5 @@ export const nodeFs: FsLayer = {
     await fsp.mkdir(dir, { recursive: true });
   },
   stat: (file) => fsp.stat(file),
+  truncate: (file, length) => fsp.truncate(file, length),
 };

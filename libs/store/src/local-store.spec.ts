@@ -136,6 +136,20 @@ describe('LocalStore', () => {
     expect(await store.list()).toEqual(['log.txt', 'sub/metrics.jsonl']);
   });
 
+  it('reads a log whole and cuts it back in place; a missing log reads as null', async () => {
+    const store = new LocalStore(dir);
+    expect(await store.readLog('metrics.jsonl')).toBeNull();
+    await store.put('metrics.jsonl', Buffer.from('a\n'));
+    await store.append('metrics.jsonl', 'b\nc\n');
+    expect((await store.readLog('metrics.jsonl'))?.toString()).toBe('a\nb\nc\n');
+    await store.truncateLog('metrics.jsonl', 4);
+    expect((await store.readLog('metrics.jsonl'))?.toString()).toBe('a\nb\n');
+    expect((await fs.readdir(dir)).sort()).toEqual(['metrics.jsonl']); // the stale checksum went with the first append
+    const e = await expectStoreError(store.truncateLog('metrics.jsonl', 5), 'invalid');
+    expect(e.message).toBe(`cannot cut ${path.join(dir, 'metrics.jsonl')} back to 5 bytes: it holds 4`);
+    expect((await store.readLog('metrics.jsonl'))?.toString()).toBe('a\nb\n');
+  });
+
   it('refuses names that escape the folder or collide with its own files', async () => {
     const store = new LocalStore(dir);
     for (const bad of ['', '../x.pth', '/abs.pth', 'a//b', '.hidden', 'x.pth.sha256', 'a/./b', 'a\\b']) {

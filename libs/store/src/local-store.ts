@@ -185,6 +185,32 @@ export class LocalStore implements CheckpointStore {
     }
   }
 
+  async readLog(name: string): Promise<Buffer | null> {
+    const file = this.file(name, 'get');
+    try {
+      return await this.fs.readFile(file);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return null;
+      throw fromFsError(e, file, 'get');
+    }
+  }
+
+  async truncateLog(name: string, length: number): Promise<void> {
+    const file = this.file(name, 'append');
+    try {
+      const size = (await this.fs.stat(file)).size;
+      // truncate(2) would pad a longer length with zeros.
+      if (!Number.isInteger(length) || length < 0 || length > size) {
+        throw new StoreError('invalid', file, 'append', `cannot cut ${file} back to ${length} bytes: it holds ${size}`);
+      }
+      if (length === size) return;
+      await this.removeQuietly(file + CHECKSUM_SUFFIX, file + PENDING_SUFFIX);
+      await this.fs.truncate(file, length);
+    } catch (e) {
+      throw fromFsError(e, file, 'append');
+    }
+  }
+
   private file(name: string, operation: StoreOperation): string {
     const problem = nameProblem(name);
     if (problem) throw new StoreError('invalid', this.describe(String(name)), operation, `checkpoint name '${name}' ${problem}`);

@@ -19,7 +19,26 @@ export function nameProblem(name: string): string | null {
   return null;
 }
 
-/** True for files the store writes for itself (temporary files, checksums). */
+/**
+ * Segment k >= 1 of a log on an object store: `metrics.jsonl~000001`. '~' is outside the
+ * name alphabet, so no caller name collides, and the segments sort after the log's first
+ * part, so `cat metrics.jsonl metrics.jsonl~*` reads the whole log.
+ */
+const LOG_SEGMENT = /~(\d{6,})$/;
+
+export function logSegmentName(name: string, index: number): string {
+  return index === 0 ? name : `${name}~${String(index).padStart(6, '0')}`;
+}
+
+/** The segment number of `key` if it is `name` (0) or one of its segments, else null. */
+export function logSegmentIndex(key: string, name: string): number | null {
+  if (key === name) return 0;
+  if (!key.startsWith(`${name}~`)) return null;
+  const m = LOG_SEGMENT.exec(key);
+  return m && m.index === name.length ? Number(m[1]) : null;
+}
+
+/** True for files the store writes for itself (temporary files, checksums, log segments). */
 export function isStoreInternal(baseName: string): boolean {
-  return baseName.startsWith('.') || baseName.endsWith(CHECKSUM_SUFFIX) || baseName.endsWith(PENDING_SUFFIX);
+  return baseName.startsWith('.') || baseName.endsWith(CHECKSUM_SUFFIX) || baseName.endsWith(PENDING_SUFFIX) || LOG_SEGMENT.test(baseName);
 }

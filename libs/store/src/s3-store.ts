@@ -16,7 +16,7 @@ import { Client } from 'minio';
 import { sha256Hex } from './checksum';
 import { parseEndpoint } from './endpoint';
 import { StoreError, verb, type StoreOperation } from './errors';
-import { isStoreInternal, nameProblem } from './names';
+import { isStoreInternal, logSegmentIndex, logSegmentName, nameProblem } from './names';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import { classifyS3 } from './s3-errors';
 import type { CheckpointStore, GetOptions } from './store';
@@ -43,6 +43,14 @@ export interface S3StoreOptions {
   partSizeBytes?: number;
   /** Create the bucket on the first write if it is missing (default true). */
   createBucket?: boolean;
+  /** A log's segment is rewritten by appends until it holds this much, then the next begins (default 256 KiB). */
+  logSegmentBytes?: number;
+}
+
+/** Where a log's last segment stands, as this process last wrote it. */
+interface LogTail {
+  index: number;
+  bytes: Buffer;
 }
 
 export const METADATA_KEY = 'sha256';
@@ -73,6 +81,9 @@ export class S3Store implements CheckpointStore {
   private readonly partSize: number;
   private readonly createBucket: boolean;
   private readonly region: string;
+  private readonly logSegmentBytes: number;
+  /** Appends of this process per log name: one writer per log, so no listing per append. */
+  private readonly tails = new Map<string, LogTail>();
   private bucketReady: Promise<void> | null = null;
 
   constructor(options: S3StoreOptions) {
@@ -89,6 +100,7 @@ export class S3Store implements CheckpointStore {
     this.partSize = options.partSizeBytes ?? 64 * 1024 * 1024;
     this.createBucket = options.createBucket ?? true;
     this.region = options.region ?? 'us-east-1';
+    this.logSegmentBytes = options.logSegmentBytes ?? 256 * 1024;
     try {
       this.client = new Client({
         endPoint: host,
@@ -113,8 +125,10 @@ export class S3Store implements CheckpointStore {
   }
 
   async put(name: string, bytes: Uint8Array): Promise<void> {
-    const key = this.key(name, 'put');
-    const location = this.describe(name);
+    await this.putKey(this.key(name, 'put'), this.describe(name), bytes);
+  }
+
+  private async putKey(key: string, location: string, bytes: Uint8Array): Promise<void> {
     const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const hex = sha256Hex(body);
     await this.ensureBucket('put', location);
@@ -144,8 +158,10 @@ export class S3Store implements CheckpointStore {
   }
 
   async get(name: string, options: GetOptions = {}): Promise<Buffer> {
-    const key = this.key(name, 'get');
-    const location = this.describe(name);
+    return this.getKey(this.key(name, 'get'), this.describe(name), options);
+  }
+
+  private async getKey(key: string, location: string, options: GetOptions = {}): Promise<Buffer> {
     const { bytes, digest } = await this.run('get', location, async () => {
       // Data and checksum come from one response, so a concurrent overwrite cannot pair
       // the new bytes with the old checksum.
@@ -216,23 +232,100 @@ export class S3Store implements CheckpointStore {
 
   async delete(name: string): Promise<void> {
     const key = this.key(name, 'delete');
+    this.tails.delete(name);
+    // A log's later segments first, so an interrupted delete leaves a shorter log, not a gap.
+    const later = (await this.segments(name, 'delete')).filter((s) => s.index > 0).reverse();
+    for (const s of [...later.map((l) => l.key), key]) await this.removeKey(s, this.describe(name));
+  }
+
+  async append(name: string, text: string): Promise<void> {
+    this.key(name, 'append');
+    const add = Buffer.from(text, 'utf8');
     try {
-      await this.run('delete', this.describe(name), () => this.client.removeObject(this.bucket, key));
+      let tail = this.tails.get(name) ?? null;
+      let size = tail?.bytes.length ?? 0;
+      let index = tail?.index ?? 0;
+      if (!tail) {
+        const last = (await this.segments(name, 'append')).at(-1);
+        index = last?.index ?? 0;
+        size = last?.size ?? 0;
+      }
+      let next: LogTail;
+      if (size > 0 && size + add.length > this.logSegmentBytes) {
+        next = { index: index + 1, bytes: add };
+      } else {
+        // The last segment is small: fetched once per process, then kept here.
+        tail ??= { index, bytes: size > 0 ? await this.getKey(this.segmentKey(name, index), this.describe(name), { verify: 'if-present' }) : Buffer.alloc(0) };
+        next = { index, bytes: Buffer.concat([tail.bytes, add]) };
+      }
+      await this.putKey(this.segmentKey(name, next.index), this.describe(logSegmentName(name, next.index)), next.bytes);
+      this.tails.set(name, next);
     } catch (e) {
-      if (e instanceof StoreError && e.kind === 'not-found') return;
+      // After a failed put the segment holds the old or the new text: find out next time.
+      this.tails.delete(name);
       throw e;
     }
   }
 
-  async append(name: string, text: string): Promise<void> {
-    let current: Buffer;
+  async readLog(name: string): Promise<Buffer | null> {
+    this.key(name, 'get');
+    const segments = await this.segments(name, 'get');
+    if (segments.length === 0) return null;
+    const parts: Buffer[] = [];
+    for (const s of segments) parts.push(await this.getKey(s.key, this.describe(logSegmentName(name, s.index)), { verify: 'if-present' }));
+    return Buffer.concat(parts);
+  }
+
+  async truncateLog(name: string, length: number): Promise<void> {
+    this.key(name, 'append');
+    this.tails.delete(name);
+    const segments = await this.segments(name, 'append');
+    const total = segments.reduce((n, s) => n + s.size, 0);
+    if (!Number.isInteger(length) || length < 0 || length > total) {
+      throw new StoreError('invalid', this.describe(name), 'append', `cannot cut ${this.describe(name)} back to ${length} bytes: it holds ${total}`);
+    }
+    let start = 0;
+    const cut = segments.findIndex((s) => (start += s.size) > length);
+    if (cut < 0) return;
+    const first = segments[cut];
+    const keep = length - (start - first.size);
+    // Later segments first, last to first: an interruption leaves a longer prefix of the
+    // old log, which the next resume cuts again, never a log with a hole in it.
+    for (const s of segments.slice(cut + 1).reverse()) await this.removeKey(s.key, this.describe(name));
+    const location = this.describe(logSegmentName(name, first.index));
+    if (keep === 0 && first.index > 0) await this.removeKey(first.key, location);
+    else await this.putKey(first.key, location, (await this.getKey(first.key, location, { verify: 'if-present' })).subarray(0, keep));
+  }
+
+  private segmentKey(name: string, index: number): string {
+    return this.keyPrefix + logSegmentName(name, index);
+  }
+
+  /** The objects of log `name` (the log itself and its segments) in order, with their sizes. */
+  private async segments(name: string, operation: StoreOperation): Promise<{ index: number; key: string; size: number }[]> {
+    const base = this.keyPrefix + name;
     try {
-      current = await this.get(name, { verify: 'if-present' });
+      return await this.run(operation, this.describe(name), async () => {
+        const out: { index: number; key: string; size: number }[] = [];
+        for await (const item of this.client.listObjectsV2(this.bucket, base, true)) {
+          const { name: key, size } = item as { name?: string; size?: number };
+          const index = key === undefined ? null : logSegmentIndex(key, base);
+          if (index !== null) out.push({ index, key: key!, size: size ?? 0 });
+        }
+        return out.sort((a, b) => a.index - b.index);
+      });
+    } catch (e) {
+      if (e instanceof StoreError && e.kind === 'not-found') return [];
+      throw e;
+    }
+  }
+
+  private async removeKey(key: string, location: string): Promise<void> {
+    try {
+      await this.run('delete', location, () => this.client.removeObject(this.bucket, key));
     } catch (e) {
       if (!(e instanceof StoreError && e.kind === 'not-found')) throw e;
-      current = Buffer.alloc(0);
     }
-    await this.put(name, Buffer.concat([current, Buffer.from(text, 'utf8')]));
   }
 
   private key(name: string, operation: StoreOperation): string {

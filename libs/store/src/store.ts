@@ -4,7 +4,7 @@ export interface GetOptions {
   /**
    * 'required' (default): bytes without a stored checksum are refused as 'corrupt'.
    * 'if-present': verify when a checksum exists, otherwise return the bytes as they are;
-   * for checkpoints made elsewhere (say, a PyTorch run) and for logs written by `append`.
+   * for checkpoints made elsewhere (say, a PyTorch run). Logs are read with `readLog`.
    */
   verify?: 'required' | 'if-present';
 }
@@ -32,9 +32,18 @@ export interface CheckpointStore {
 
   /**
    * Appends text to a log such as log.txt. Local folders append in place (no checksum is
-   * kept for logs); object stores read, extend and put the whole object.
+   * kept for logs). Object stores cannot append to an object, so a log there is a series of
+   * segments (`name`, `name~000001`, ...): an append rewrites the last one while it stays
+   * under a size bound, then starts the next, so what an append sends is bounded by that
+   * bound plus the text, however long the log. One writer per log.
    */
   append(name: string, text: string): Promise<void>;
+
+  /** The whole text of a log written by `append` (all its segments), or null if there is none. */
+  readLog(name: string): Promise<Buffer | null>;
+
+  /** Cuts a log back to its first `length` bytes (a resumed run drops lines past its checkpoint). */
+  truncateLog(name: string, length: number): Promise<void>;
 
   /** The path or URL of `name`, for messages. */
   describe(name: string): string;
