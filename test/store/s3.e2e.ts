@@ -148,6 +148,9 @@ describe('S3Store against SeaweedFS', () => {
     const e3 = await storeError(store.get('checkpoint.pth'));
     expect(e3.kind).toBe('corrupt');
     expect(e3.message).toMatch(/no x-amz-meta-sha256 metadata/);
+    expect(e3.message).not.toMatch(/verify:|if-present/);
+    const hinted = await storeError(store.get('checkpoint.pth', { uncheckedHint: 'resume from it unchecked with --load_from checkpoint.pth' }));
+    expect(hinted.message).toMatch(/so it was not written by a checkpoint store; resume from it unchecked with --load_from checkpoint\.pth$/);
     expect((await store.get('checkpoint.pth', { verify: 'if-present' })).equals(data)).toBe(true);
   });
 

@@ -87,7 +87,7 @@ function checkpointOf(o: RunOptions): () => Promise<Checkpoint | null> {
     // --load_from names a file in the output location, as in the reference, or any path;
     // such a file may come from elsewhere, without our checksum alongside it.
     const outside = c.load_from !== null && (path.isAbsolute(resumeFrom) || resumeFrom.includes('/'));
-    const bytes = outside ? await readOutside(resumeFrom) : c.load_from ? await readInside(o.store, resumeFrom) : await o.store.get(resumeFrom, { verify: 'required' });
+    const bytes = outside ? await readOutside(resumeFrom) : c.load_from ? await readInside(o.store, resumeFrom) : await o.store.get(resumeFrom, { verify: 'required', uncheckedHint: `if you trust it, resume from it unchecked with --load_from ${resumeFrom}` });
     return { bytes, name: outside ? resumeFrom : o.store.describe(resumeFrom), where: o.store.describe(resumeFrom) };
   };
   return () => (read ??= load());

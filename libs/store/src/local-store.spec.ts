@@ -115,6 +115,12 @@ describe('LocalStore', () => {
     const store = new LocalStore(dir);
     const e = await expectStoreError(store.get('foreign.pth'), 'corrupt');
     expect(e.message).toMatch(/no checksum file foreign\.pth\.sha256/);
+    expect(e.message).not.toMatch(/verify:|if-present/); // the API's words mean nothing to the person reading this
+    const hinted = await expectStoreError(store.get('foreign.pth', { uncheckedHint: 'pass --load_from foreign.pth to use it unchecked' }), 'corrupt');
+    expect(hinted.message).toBe(
+      `cannot verify ${path.join(dir, 'foreign.pth')}: it has no checksum file foreign.pth.sha256, so it was not written by a checkpoint store; ` +
+        'pass --load_from foreign.pth to use it unchecked',
+    );
     expect((await store.get('foreign.pth', { verify: 'if-present' })).toString()).toBe('made elsewhere');
   });
 

@@ -104,8 +104,8 @@ export class LocalStore implements CheckpointStore {
         'corrupt',
         file,
         'get',
-        `cannot verify ${file}: it has no checksum file ${path.basename(file)}${CHECKSUM_SUFFIX}, so it was not written by a checkpoint store ` +
-          `(read it with verify: 'if-present' to accept it unchecked)`,
+        `cannot verify ${file}: it has no checksum file ${path.basename(file)}${CHECKSUM_SUFFIX}, so it was not written by a checkpoint store` +
+          (options.uncheckedHint ? `; ${options.uncheckedHint}` : ''),
       );
     }
     if (sidecar === 'malformed') {

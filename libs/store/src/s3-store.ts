@@ -186,8 +186,8 @@ export class S3Store implements CheckpointStore {
         'corrupt',
         location,
         'get',
-        `cannot verify ${location}: the object has no ${METADATA_HEADER} metadata, so it was not written by a checkpoint store ` +
-          `(read it with verify: 'if-present' to accept it unchecked)`,
+        `cannot verify ${location}: the object has no ${METADATA_HEADER} metadata, so it was not written by a checkpoint store` +
+          (options.uncheckedHint ? `; ${options.uncheckedHint}` : ''),
       );
     }
     throw new StoreError(

@@ -7,6 +7,11 @@ export interface GetOptions {
    * for checkpoints made elsewhere (say, a PyTorch run). Logs are read with `readLog`.
    */
   verify?: 'required' | 'if-present';
+  /**
+   * With 'required': how the person running the program can accept such a file anyway (say,
+   * the command-line flag that does), appended to the refusal. The store knows no flags.
+   */
+  uncheckedHint?: string;
 }
 
 export interface CheckpointStore {
