@@ -5,8 +5,8 @@
  */
 import * as T from '@sere/torch';
 import type { MultiCropSample } from '@sere/augment';
-import { maskedRows } from './ibot-loss';
-import { ObjectiveBatch } from './objective';
+import { maskedRows } from './objective/ibot-loss';
+import { ObjectiveBatch } from './objective/objective';
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];

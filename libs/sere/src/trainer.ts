@@ -7,15 +7,16 @@
  */
 import * as T from '@sere/torch';
 import { FlagError, type SereConfig } from '@sere/config';
-import { archByName, VitArch, vitConfig } from './arch';
-import { emaPairs, emaUpdate } from './ema';
-import { headConfig } from './ibot-head';
-import { IBOT_LOSS_DEFAULTS, IBOTLoss } from './ibot-loss';
-import { computeObjective, ObjectiveBatch, ObjectiveConfig } from './objective';
-import { AdamW, cancelLastLayerGradients, clipGradientsPerParameter, paramGroups } from './optim';
-import { createNetworks, disposeNetworks, Networks, trainableParameters } from './networks';
-import { GradScaler } from './grad-scaler';
-import { buildSchedules, Schedules } from './schedules';
+import { archByName, VitArch, vitConfig } from './model/arch';
+import { emaPairs, emaUpdate } from './optimisation/ema';
+import { headConfig } from './model/ibot-head';
+import { IBOT_LOSS_DEFAULTS, IBOTLoss } from './objective/ibot-loss';
+import { computeObjective, ObjectiveBatch, ObjectiveConfig } from './objective/objective';
+import { AdamW, paramGroups } from './optimisation/adamw';
+import { cancelLastLayerGradients, clipGradientsPerParameter } from './optimisation/gradients';
+import { createNetworks, disposeNetworks, Networks, trainableParameters } from './model/networks';
+import { GradScaler } from './optimisation/grad-scaler';
+import { buildSchedules, Schedules } from './optimisation/schedules';
 
 export type TrainerFlags = Pick<
   SereConfig,

@@ -5,7 +5,7 @@
  */
 import * as T from '@sere/torch';
 import { FixtureError, FixtureNode, FixtureTensor } from './fixture-node';
-import { ParamStore } from '../params';
+import { ParamStore } from '../model/params';
 
 export type { FixtureTensor } from './fixture-node';
 

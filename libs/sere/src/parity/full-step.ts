@@ -6,15 +6,16 @@
  * and the teacher's EMA still applied to it.
  */
 import * as T from '@sere/torch';
-import { emaUpdate } from '../ema';
-import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../ibot-loss';
-import { computeObjective } from '../objective';
-import { cancelLastLayerGradients, clipGradientsPerParameter, AdamW, paramGroups } from '../optim';
-import { namedParameters, Network, Networks } from '../networks';
-import { teacherTempSchedule } from '../schedules';
-import { lossWeights } from '../sere-loss';
-import { HeadConfig, IBOTHead } from '../ibot-head';
-import { VisionTransformer } from '../vit';
+import { emaUpdate } from '../optimisation/ema';
+import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../objective/ibot-loss';
+import { computeObjective } from '../objective/objective';
+import { AdamW, paramGroups } from '../optimisation/adamw';
+import { cancelLastLayerGradients, clipGradientsPerParameter } from '../optimisation/gradients';
+import { namedParameters, Network, Networks } from '../model/networks';
+import { teacherTempSchedule } from '../optimisation/schedules';
+import { lossWeights } from '../objective/sere-loss';
+import { HeadConfig, IBOTHead } from '../model/ibot-head';
+import { VisionTransformer } from '../model/vit';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';

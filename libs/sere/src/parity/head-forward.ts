@@ -1,6 +1,6 @@
 /** Parity of the iBOT head with head_forward.json (spec §2). */
 import * as T from '@sere/torch';
-import { IBOTHead } from '../ibot-head';
+import { IBOTHead } from '../model/ibot-head';
 import { Check, checkClose } from './compare';
 import { FixtureError, FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';

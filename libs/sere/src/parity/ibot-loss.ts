@@ -1,6 +1,6 @@
 /** Parity of the iBOT loss, its gradients and the centre update with ibot_loss.json (spec §3). */
 import * as T from '@sere/torch';
-import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../ibot-loss';
+import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../objective/ibot-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues } from './fixture-tensor';

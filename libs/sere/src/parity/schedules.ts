@@ -1,5 +1,5 @@
 /** Parity of the cosine and temperature schedules with schedules.json (relative 1e-12, float64). */
-import { cosineSchedule, scaledLr, teacherTempSchedule } from '../schedules';
+import { cosineSchedule, scaledLr, teacherTempSchedule } from '../optimisation/schedules';
 import { Check } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { FixtureTensor, flatValues } from './fixture-tensor';

@@ -1,7 +1,7 @@
 /** Parity of the SERE pixel and channel losses, alignment and gradients with sere_loss.json (spec §4). */
 import * as T from '@sere/torch';
-import { bilinearMatrix, resampleRelation } from '../alignment';
-import { lossWeights, sereLoss } from '../sere-loss';
+import { bilinearMatrix, resampleRelation } from '../objective/alignment';
+import { lossWeights, sereLoss } from '../objective/sere-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, FixtureTensor, within } from './fixture-node';
 import { fixtureToTensor } from './fixture-tensor';

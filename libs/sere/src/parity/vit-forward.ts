@@ -1,8 +1,8 @@
 /** Parity of the backbone and its self-relations with vit_forward.json (spec §1, §4.1). */
 import * as T from '@sere/torch';
-import { vitConfig, VitConfig } from '../arch';
-import { PosEmbedInterpolator } from '../pos-embed';
-import { VisionTransformer } from '../vit';
+import { vitConfig, VitConfig } from '../model/arch';
+import { PosEmbedInterpolator } from '../model/pos-embed';
+import { VisionTransformer } from '../model/vit';
 import { Check, checkClose } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';

@@ -8,7 +8,7 @@ import { exitCodeOf } from '@sere/config';
 import * as T from '@sere/torch';
 import { toObjectiveBatch } from '../batch';
 import { SereTrainer } from '../trainer';
-import { restoreTrainingState, trainingState } from '../training-state';
+import { restoreTrainingState, trainingState } from '../state/training-state';
 import type { Request, Response } from './protocol';
 
 let trainer: SereTrainer | null = null;

@@ -2,7 +2,7 @@
 import type { MultiCropSample } from '@sere/augment';
 import type { ExitCode } from '@sere/config';
 import type { StepMetrics, TrainerFlags } from '../trainer';
-import type { ResumeInfo } from '../training-state';
+import type { ResumeInfo } from '../state/training-state';
 
 export type Request =
   | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }

@@ -4,8 +4,8 @@
  * what exact resumption needs: generator states and the data position.
  */
 import * as T from '@sere/torch';
-import { namedParameters, stateDict } from './networks';
-import { SereTrainer } from './trainer';
+import { namedParameters, stateDict } from '../model/networks';
+import { SereTrainer } from '../trainer';
 
 export interface ResumeInfo {
   /** Epochs completed (the reference stores epoch + 1). */

@@ -9,12 +9,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as T from '@sere/torch';
-import { vitConfig } from './arch';
+import { vitConfig } from '../model/arch';
 import { loadInto, loadStateDictFile, saveStateDict } from './checkpoint';
-import { VisionTransformer } from './vit';
+import { VisionTransformer } from '../model/vit';
 
 const PY = process.env.SERE_TEST_PYTHON ?? '/usr/bin/python3';
-const repo = path.resolve(__dirname, '../../..');
+const repo = path.resolve(__dirname, '../../../..');
 
 const script = `
 import sys, torch

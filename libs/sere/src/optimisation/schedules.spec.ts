@@ -3,7 +3,7 @@ import * as path from 'path';
 import { buildSchedules, cosineSchedule, linspace, scaledLr, teacherTempSchedule } from './schedules';
 
 // The reference fixtures kept in the repository; SERE_FIXTURES_DIR points at another set (e.g. an acceptance set).
-const fixturesDir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../test/fixtures/reference');
+const fixturesDir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../test/fixtures/reference');
 
 interface Tensor1d {
   dtype: string;

@@ -5,7 +5,7 @@
  */
 import * as T from '@sere/torch';
 import { IBOTLoss, MaskedRows } from './ibot-loss';
-import { Networks } from './networks';
+import { Networks } from '../model/networks';
 import { lossWeights, OverlapGrids, sereLoss, SereLossConfig } from './sere-loss';
 
 export interface ObjectiveConfig extends SereLossConfig {

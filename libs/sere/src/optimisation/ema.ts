@@ -4,7 +4,7 @@
  * BatchNorm statistics (spec §6).
  */
 import * as T from '@sere/torch';
-import { namedParameters, Network } from './networks';
+import { namedParameters, Network } from '../model/networks';
 
 export function emaPairs(student: Network, teacher: Network): { student: T.Tensor[]; teacher: T.Tensor[] } {
   const t = new Map(namedParameters(teacher));

@@ -3,7 +3,7 @@
  * trained here loads with torch.load into the reference ViT and the other way round.
  */
 import * as T from '@sere/torch';
-import { ParamStore } from './params';
+import { ParamStore } from '../model/params';
 
 export function stateDictToPth(state: Map<string, T.Tensor>): Map<string, T.PthTensor> {
   const out = new Map<string, T.PthTensor>();

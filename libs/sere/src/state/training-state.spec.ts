@@ -1,8 +1,8 @@
 import { parseFlags } from '@sere/config';
 import * as T from '@sere/torch';
-import { toObjectiveBatch } from './batch';
-import { syntheticSamples } from './testing/synthetic';
-import { SereTrainer, TrainerFlags } from './trainer';
+import { toObjectiveBatch } from '../batch';
+import { syntheticSamples } from '../testing/synthetic';
+import { SereTrainer, TrainerFlags } from '../trainer';
 import { readResumePosition, restoreTrainingState, trainingState } from './training-state';
 
 const flags: TrainerFlags = {
