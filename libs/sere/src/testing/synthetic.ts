@@ -3,13 +3,10 @@
  * iBOT block masks and overlap grids drawn exactly as the data pipeline draws them, so the
  * alignment and masked-patch work is realistic.
  */
-// Module paths rather than the package index, so the benchmark does not load the image
-// decoder (sharp) and can be bundled for machines that only have Node and libtorch.
-import { overlapGrids } from '../../../augment/src/grids';
-import { sampleMask } from '../../../augment/src/masks';
-import { Rng } from '../../../augment/src/rng';
-import { sampleCropRegion } from '../../../augment/src/crop';
-import type { CropRect, MultiCropSample } from '../../../augment/src/types';
+// @sere/augment declares itself free of import side effects, so a bundler keeps only the
+// geometry used here and leaves out the image decoder (sharp): the benchmark still bundles
+// for machines that have only Node and libtorch.
+import { overlapGrids, Rng, sampleCropRegion, sampleMask, type CropRect, type MultiCropSample } from '@sere/augment';
 
 export interface SyntheticOptions {
   batch: number;
