@@ -5,6 +5,7 @@
  */
 import * as T from '@sere/torch';
 import { namedParameters, stateDict } from '../model/networks';
+import { stateDictToPth } from './checkpoint';
 import { SereTrainer } from '../trainer';
 
 export interface ResumeInfo {
@@ -15,12 +16,6 @@ export interface ResumeInfo {
   /** Opaque position of the data source (e.g. Kafka offsets or an index into the epoch). */
   dataPosition: T.PthValue;
   args: Record<string, T.PthValue>;
-}
-
-function pthState(state: Map<string, T.Tensor>): Map<string, T.PthTensor> {
-  const out = new Map<string, T.PthTensor>();
-  for (const [k, v] of state) out.set(k, T.toPthTensor(v));
-  return out;
 }
 
 /** Optimiser state in torch.optim.AdamW's state_dict layout (parameters by index). */
@@ -53,8 +48,8 @@ export function trainingState(trainer: SereTrainer, info: ResumeInfo): T.PthValu
   const rng: Record<string, T.PthValue> = { cpu: T.toPthTensor(T.scope(() => T.getRngState('cpu'))) };
   if (device !== 'cpu') rng[device] = T.toPthTensor(T.scope(() => T.getRngState(device)));
   return {
-    student: pthState(stateDict(trainer.nets.student)),
-    teacher: pthState(stateDict(trainer.nets.teacher)),
+    student: stateDictToPth(stateDict(trainer.nets.student)),
+    teacher: stateDictToPth(stateDict(trainer.nets.teacher)),
     optimizer: optimizerState(trainer),
     epoch: info.epoch,
     args: info.args,
