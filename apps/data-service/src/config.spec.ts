@@ -4,6 +4,10 @@ describe('loadConfig', () => {
   it('takes flags over environment over defaults', () => {
     const cfg = loadConfig(['--ranks', '8', '--data-dir=/data/in1k'], { SERE_RANKS: '4', SERE_REPLICAS: '3', HOSTNAME: 'sere-data-2' });
     expect(cfg).toMatchObject({ dataDir: '/data/in1k', ranks: 8, replicas: 3, replica: 2, brokers: ['127.0.0.1:19092'], endEpoch: 100, slotSize: 16 });
+    // HTTP on loopback unless a host is given.
+    expect(cfg.host).toBe('127.0.0.1');
+    expect(loadConfig(['--data-dir', '/d'], { SERE_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig(['--data-dir', '/d', '--host', '::1'], { SERE_HOST: '0.0.0.0' }).host).toBe('::1');
     expect(cfg.encode).toMatchObject({ codec: 'jpeg', jpegQuality: 90, chromaSubsampling: '4:4:4', deflateGrids: true });
     expect(cfg.recipe).toMatchObject({ globalSize: 224, localSize: 96, localCropsNumber: 10, globalCropsScale: [0.4, 1] });
   });

@@ -58,14 +58,18 @@ export const OPTIONS: Record<string, Spec> = {
   'local-size': { env: 'SERE_LOCAL_SIZE', default: '96', help: 'local crop size (96 in the recipes)' },
   'local-crops': { env: 'SERE_LOCAL_CROPS', help: 'local crops per image (recipe default 10)' },
   'max-pixels': { env: 'SERE_MAX_PIXELS', help: 'skip images with more pixels than this (decompression bombs); default: Pillow\'s limit' },
-  port: { env: 'PORT', default: '3000', help: 'HTTP port of /health and /metrics' },
-  host: { env: 'HOST', default: '0.0.0.0', help: 'HTTP bind address' },
+  port: { env: 'PORT', default: '3000', help: 'HTTP port of /health, /ready and /metrics' },
+  host: { env: 'SERE_HOST', default: '127.0.0.1', help: 'HTTP bind address: loopback unless given; 0.0.0.0 serves every interface (a pod needs it for its probes)' },
 };
 
 export function helpText(): string {
   return [
     'usage: data-service [--flag value ...]   (or the environment variables)',
     ...Object.entries(OPTIONS).map(([flag, s]) => `  --${flag.padEnd(14)} ${s.env.padEnd(18)} ${s.help}${s.default !== undefined ? ` [${s.default}]` : ''}`),
+    'endpoints:',
+    '  GET /health    liveness: 200 while the process works (503 once the streamer has failed)',
+    '  GET /ready     readiness: 200 while the Kafka brokers answer; 503, with since when and the last error, while they do not',
+    '  GET /metrics   Prometheus metrics',
   ].join('\n');
 }
 

@@ -1,10 +1,23 @@
 /**
  * The service without its HTTP shell: index the folder, connect to Kafka, run one replica's
- * streamer, report health, stop cleanly. main.ts wraps it in NestJS.
+ * streamer, report health (liveness) and readiness, stop cleanly. main.ts wraps it in NestJS.
  */
-import { DataStreamer, indexImageFolder, kafkaClient, KafkaProducerTransport, type ProducerTransport, type SampleMaker, type StreamerLogger, type StreamerStatus } from '@sere/data';
+import {
+  DataStreamer,
+  indexImageFolder,
+  kafkaClient,
+  kafkaProbe,
+  KafkaProducerTransport,
+  type BrokerProbe,
+  type ProducerTransport,
+  type SampleMaker,
+  type StreamerLogger,
+  type StreamerState,
+  type StreamerStatus,
+} from '@sere/data';
 import type { ServiceConfig } from './config';
 import { DataServiceMetrics } from './metrics';
+import { BrokerWatch, type BrokerStatus } from './readiness';
 
 export interface Health {
   ok: boolean;
@@ -15,17 +28,25 @@ export interface Health {
   streamer: StreamerStatus;
 }
 
+/** GET /ready: whether the service can stream now (the brokers answer, the streamer has not failed). */
+export interface Readiness {
+  ready: boolean;
+  broker: BrokerStatus;
+  streamer: StreamerState;
+}
+
 export class DataService {
   readonly metrics: DataServiceMetrics;
   private streamer: DataStreamer | null = null;
   private transport: ProducerTransport | null = null;
   private images = 0;
   private run: Promise<void> | null = null;
+  private watch: BrokerWatch | null = null;
 
   constructor(
     private readonly cfg: ServiceConfig,
     private readonly log: StreamerLogger,
-    private readonly deps: { transport?: ProducerTransport; makeSample?: SampleMaker; metrics?: DataServiceMetrics } = {},
+    private readonly deps: { transport?: ProducerTransport; makeSample?: SampleMaker; metrics?: DataServiceMetrics; probe?: BrokerProbe; probeIntervalMs?: number } = {},
   ) {
     this.metrics = deps.metrics ?? new DataServiceMetrics({ replica: String(cfg.replica) });
   }
@@ -33,6 +54,12 @@ export class DataService {
   /** Indexes the folder and starts streaming in the background; resolves once streaming has begun. */
   async start(): Promise<void> {
     const { cfg } = this;
+    // First answer before anything else, so /ready means something from the first request on.
+    const probe = this.deps.probe ?? kafkaProbe({ brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` });
+    this.watch = new BrokerWatch(cfg.brokers, probe, this.deps.probeIntervalMs);
+    await this.watch.start();
+    const broker = this.watch.status();
+    if (!broker.reachable) this.log.warn('Kafka broker not reachable; /ready answers 503 until it is', { brokers: cfg.brokers, error: broker.lastError });
     const index = await indexImageFolder(cfg.dataDir);
     this.images = index.entries.length;
     this.log.info('dataset indexed', { root: index.root, classes: index.classes.length, images: index.entries.length });
@@ -81,11 +108,18 @@ export class DataService {
     };
   }
 
+  ready(): Readiness {
+    const broker = this.watch?.status() ?? { brokers: this.cfg.brokers, reachable: null, since: new Date().toISOString(), lastError: null, lastErrorAt: null, checkedAt: null };
+    const streamer = this.streamer?.status().state ?? 'idle';
+    return { ready: broker.reachable === true && streamer !== 'failed', broker, streamer };
+  }
+
   /** SIGTERM: finish the message in flight, then disconnect. The topics say where to resume. */
   async stop(): Promise<void> {
     await this.streamer?.stop();
     await this.run;
     await this.transport?.close();
+    await this.watch?.stop();
     this.log.info('data service stopped', { ...this.health().streamer });
   }
 }

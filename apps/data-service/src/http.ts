@@ -1,11 +1,11 @@
 /**
- * The NestJS shell: GET /health and GET /metrics over a DataService. Decorators are applied
+ * The NestJS shell: GET /health (liveness), GET /ready (readiness) and GET /metrics over a DataService. Decorators are applied
  * as plain calls because the repository compiles without `experimentalDecorators` (TypeScript's
  * standard decorators are not what Nest expects); the effect is the same metadata.
  */
 import 'reflect-metadata';
 import { Controller, Get, Header, HttpException, HttpStatus, Inject, Module, type DynamicModule } from '@nestjs/common';
-import type { DataService, Health } from './data-service';
+import type { DataService, Health, Readiness } from './data-service';
 
 export const DATA_SERVICE = Symbol('DATA_SERVICE');
 
@@ -22,10 +22,17 @@ export class HealthController {
     if (!h.ok) throw new HttpException(h, HttpStatus.SERVICE_UNAVAILABLE);
     return h;
   }
+
+  ready(): Readiness {
+    const r = this.service.ready();
+    if (!r.ready) throw new HttpException(r, HttpStatus.SERVICE_UNAVAILABLE);
+    return r;
+  }
 }
 Controller()(HealthController);
 Inject(DATA_SERVICE)(HealthController, undefined, 0);
 route(HealthController, 'health', Get('health'));
+route(HealthController, 'ready', Get('ready'));
 
 export class MetricsController {
   constructor(private readonly service: DataService) {}

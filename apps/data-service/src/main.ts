@@ -20,8 +20,8 @@ export async function startDataService(cfg: ServiceConfig): Promise<{ service: D
   await service.start();
   const app = await NestFactory.create(HttpModule.forService(service), { logger: ['error', 'warn'] });
   await app.listen(cfg.port, cfg.host);
-  const address = app.getHttpServer().address() as { port: number } | null;
-  log.info('listening', { host: cfg.host, port: address?.port ?? cfg.port, prefix: cfg.prefix, ranks: cfg.ranks, replicas: cfg.replicas });
+  const address = app.getHttpServer().address() as { address: string; port: number } | null;
+  log.info('listening', { host: address?.address ?? cfg.host, port: address?.port ?? cfg.port, prefix: cfg.prefix, ranks: cfg.ranks, replicas: cfg.replicas });
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {

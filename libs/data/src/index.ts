@@ -16,5 +16,5 @@ export {
   type SampleMaker,
 } from './streamer';
 export { FakeBroker, FakeConsumerTransport, FakeProducerTransport } from './fake-broker';
-export { KafkaProducerTransport, KafkaConsumerTransport, kafkaClient, isBrokerUnreachable, type KafkaSettings, type KafkaConsumerOptions } from './kafka';
+export { KafkaProducerTransport, KafkaConsumerTransport, kafkaClient, kafkaProbe, isBrokerUnreachable, type BrokerProbe, type KafkaSettings, type KafkaConsumerOptions } from './kafka';
 export { mapLimit } from './pool';

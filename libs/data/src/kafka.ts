@@ -74,6 +74,48 @@ export function isBrokerUnreachable(e: unknown): boolean {
   return false;
 }
 
+/** A question to the brokers that tells whether they answer: what the data service's readiness asks. */
+export interface BrokerProbe {
+  /** Resolves when a broker answers a metadata request; fails with StreamUnavailableError (the root cause's words) otherwise. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A probe on its own connection, without retries and with short timeouts, so its answer is
+ * about now: the producer's client retries for minutes before it gives up, and says nothing
+ * meanwhile.
+ */
+export function kafkaProbe(s: KafkaSettings, timeoutMs = 3000): BrokerProbe {
+  if (s.brokers.length === 0) throw new DataError('no Kafka brokers given (expected host:port, e.g. 127.0.0.1:19092)');
+  const kafka = new Kafka({
+    clientId: `${s.clientId ?? 'sere-data'}-probe`,
+    brokers: s.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  let connected = false;
+  return {
+    async check() {
+      try {
+        if (!connected) {
+          await admin.connect();
+          connected = true;
+        }
+        await admin.describeCluster();
+      } catch (e) {
+        connected = false;
+        await admin.disconnect().catch(() => undefined);
+        throw new StreamUnavailableError('broker-unreachable', rootCause(e).message, { cause: e });
+      }
+    },
+    close: () => admin.disconnect(),
+  };
+}
+
 /** A broker failure as StreamUnavailableError (what was being done, if worth saying, and the root cause); anything else as it is. */
 function unavailable(e: unknown, reason: 'broker-unreachable' | 'broker-lost', what = ''): unknown {
   if (e instanceof StreamUnavailableError || !isBrokerUnreachable(e)) return e;
