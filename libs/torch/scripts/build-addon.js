@@ -4,7 +4,9 @@
 // from the internet unless pointed at a local copy, and the only non-trivial part of the
 // build — finding libtorch and its flags (Debian's 1.13 or a PyTorch 2.x install with
 // CUDA) — is ours either way (torch-config.js). Objects are rebuilt only when a source,
-// header or flag changed, and compiled in parallel.
+// header or flag changed, and compiled in parallel (SERE_BUILD_JOBS, default up to 4). The
+// addon is linked under a temporary name and renamed into place, so a process loading it
+// meanwhile sees the old file or the new one, never half of one.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -85,20 +87,27 @@ async function main() {
       await run(cxx, [...flags, '-c', srcPath, '-o', obj]);
     });
   }
-  await pool(jobs, Math.min(os.cpus().length, 4));
+  const width = Number(process.env.SERE_BUILD_JOBS) || Math.min(os.cpus().length, 4);
+  await pool(jobs, width);
   const linkFresh = !force && jobs.length === 0 && fs.existsSync(output);
   if (linkFresh) {
     console.log('[sere/torch] addon up to date');
     return;
   }
+  const linking = `${output}.tmp-${process.pid}`;
   const linkArgs = [
-    '-shared', '-o', output, ...objects,
+    '-shared', '-o', linking, ...objects,
     `-L${cfg.libDir}`, `-Wl,-rpath,${cfg.libDir}`,
     // CUDA kernels register themselves from libtorch_cuda's static initialisers, so it must
     // stay linked even though no symbol of it is referenced directly.
     '-Wl,--no-as-needed', ...cfg.libs.map((l) => `-l${l}`), '-Wl,--as-needed',
   ];
-  await run(cxx, linkArgs);
+  try {
+    await run(cxx, linkArgs);
+    fs.renameSync(linking, output);
+  } finally {
+    fs.rmSync(linking, { force: true });
+  }
   fs.writeFileSync(path.join(buildDir, 'config.json'), JSON.stringify(cfg, null, 2));
   console.log(`[sere/torch] built ${path.relative(process.cwd(), output)}`);
 }
