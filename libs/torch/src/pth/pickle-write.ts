@@ -3,6 +3,7 @@
  * torch._utils._rebuild_tensor_v2 calls on persistent ('storage', ...) ids whose bytes travel
  * beside the pickle as records data/<key>.
  */
+import { MAX_LONG_BYTES, encodeLong } from './long';
 import { DTYPES, PthError, PthTensor, PthValue, isPthTensor, numelOf } from './types';
 
 export interface Pickled {
@@ -44,9 +45,9 @@ class Pickler {
       case 'boolean':
         return this.op(v ? 0x88 : 0x89);
       case 'number':
-        return Number.isSafeInteger(v) && !Object.is(v, -0) ? this.int(v) : this.float(v);
+        return Number.isSafeInteger(v) && !Object.is(v, -0) ? this.int(v, path) : this.float(v);
       case 'bigint':
-        return this.int(v);
+        return this.int(v, path);
       case 'string':
         return this.str(v);
       case 'object':
@@ -186,7 +187,7 @@ class Pickler {
     this.u32(id);
   }
 
-  private int(v: number | bigint): void {
+  private int(v: number | bigint, path = 'value'): void {
     if (typeof v === 'number' && v >= 0 && v < 256) return this.op(0x4b, v);
     if (typeof v === 'number' && v >= 0 && v < 65536) {
       this.op(0x4d);
@@ -201,6 +202,9 @@ class Pickler {
       return;
     }
     const encoded = encodeLong(BigInt(v));
+    if (encoded.length > MAX_LONG_BYTES) {
+      this.fail(path, `integer of ${encoded.length} bytes is longer than the ${MAX_LONG_BYTES} readPth accepts`);
+    }
     if (encoded.length < 256) this.op(0x8a, encoded.length); // LONG1
     else {
       this.op(0x8b); // LONG4
@@ -248,17 +252,6 @@ class Pickler {
   private fail(path: string, detail: string): never {
     throw new PthError('writePth', `${path}: ${detail}`);
   }
-}
-
-/** Minimal little-endian two's complement, as LONG1 expects. */
-function encodeLong(v: bigint): Buffer {
-  if (v === 0n) return Buffer.alloc(0);
-  let n = 1;
-  while (v < -(1n << BigInt(8 * n - 1)) || v >= 1n << BigInt(8 * n - 1)) n++;
-  let u = v < 0n ? v + (1n << BigInt(8 * n)) : v;
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++, u >>= 8n) out[i] = Number(u & 0xffn);
-  return out;
 }
 
 function isPlainObject(v: object): v is Record<string, PthValue> {

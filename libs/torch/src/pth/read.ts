@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { toPlain } from './plain';
+import { GatherAllowance } from './strided';
 import { TorchHost } from './torch-globals';
 import { PthError, PthValue } from './types';
 import { unpickle } from './unpickle';
@@ -55,7 +56,7 @@ function readArchive(file: Buffer, source: string, verifyCrc: boolean): PthValue
     const name = `${prefix}data/${key}`;
     if (!zip.has(name)) fail(`storage record '${name}' is missing`);
     return zip.read(name);
-  }, inPickle);
+  }, inPickle, { gather: new GatherAllowance(file.length) });
   return toPlain(unpickle(zip.read(pkl), host, inPickle), inPickle);
 }
 

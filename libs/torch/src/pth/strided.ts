@@ -2,12 +2,43 @@
  * Turns a (storage, offset, size, stride) view into contiguous row-major bytes. Contiguous views
  * come back as slices of the storage (no copy); others are gathered in contiguous runs with
  * Buffer.copy, or element-wise through integer typed arrays when the innermost stride is not 1
- * (integer words, so NaN payloads and signed zeros are moved bit-exactly).
+ * (integer words, so NaN payloads and signed zeros are moved bit-exactly). What a read copies
+ * is bounded by the size of its file (GatherAllowance).
  */
 
 interface Dim {
   size: number;
   stride: number;
+}
+
+/** What a read may gather beyond its file: twice the file (views sharing storages) plus 1 MiB. */
+const GATHER_FACTOR = 2;
+const GATHER_SLACK = 1 << 20;
+
+/**
+ * Bytes one read may copy into new buffers. A view costs a few dozen pickle bytes whatever its
+ * size, and with stride 0 (an expand) or many views of one storage, a file of a few hundred
+ * bytes could otherwise make the reader allocate gigabytes before anyone looks at a key or a
+ * shape. Contiguous views are slices of the file and cost nothing.
+ */
+export class GatherAllowance {
+  private used = 0;
+
+  constructor(readonly fileBytes: number) {}
+
+  get bytes(): number {
+    return GATHER_FACTOR * this.fileBytes + GATHER_SLACK;
+  }
+
+  take(n: number, fail: (detail: string) => never): void {
+    if (this.used + n > this.bytes) {
+      fail(
+        `gathering it needs ${n} bytes${this.used ? ` after ${this.used} for earlier views` : ''}, more than a ` +
+          `${this.fileBytes}-byte file may expand to (${this.bytes} bytes: ${GATHER_FACTOR} × the file + 1 MiB)`,
+      );
+    }
+    this.used += n;
+  }
 }
 
 export function materialize(
@@ -17,6 +48,7 @@ export function materialize(
   size: readonly number[],
   stride: readonly number[],
   fail: (detail: string) => never,
+  allowance?: GatherAllowance,
 ): Buffer {
   let numel = 1;
   for (const s of size) numel *= s;
@@ -32,6 +64,7 @@ export function materialize(
   if (dims.length === 0 || (dims.length === 1 && dims[0].stride === 1)) {
     return storage.subarray(offset * itemSize, (offset + numel) * itemSize);
   }
+  allowance?.take(numel * itemSize, (d) => fail(`tensor of size [${size.join(', ')}] with stride [${stride.join(', ')}]: ${d}`));
   const inner = dims[dims.length - 1];
   if (inner.stride === 1) return copyRuns(storage, itemSize, offset, dims.slice(0, -1), inner.size, numel);
   return gatherElements(storage, itemSize, offset, dims, numel);

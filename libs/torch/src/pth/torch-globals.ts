@@ -2,18 +2,23 @@
  * The allow-list of Python globals a checkpoint may name, and what each stands for as plain data.
  * Nothing is looked up dynamically: a global absent from this table stops the read.
  */
-import { materialize } from './strided';
+import { GatherAllowance, materialize } from './strided';
 import { DTYPES, PthDType, PthTensor, isPthTensor } from './types';
 import { UnpickleHost, kindOf } from './unpickle';
 
 type Fail = (detail: string) => never;
 
+/** What a call may draw on beyond its arguments: the read's allowance for gathered bytes. */
+export interface ReadLimits {
+  gather: GatherAllowance;
+}
+
 /** A global from the allow-list, with what REDUCE (call) and NEWOBJ (construct) mean for it. */
 export class AllowedGlobal {
   constructor(
     readonly qualname: string,
-    readonly call?: (args: unknown[], fail: Fail) => unknown,
-    readonly construct?: (args: unknown[], fail: Fail) => unknown,
+    readonly call?: (args: unknown[], fail: Fail, limits: ReadLimits) => unknown,
+    readonly construct?: (args: unknown[], fail: Fail, limits: ReadLimits) => unknown,
   ) {}
 }
 
@@ -87,13 +92,13 @@ function registry(): Map<string, unknown> {
   const namespace = (): NamespaceObject => new NamespaceObject();
   add(new AllowedGlobal('argparse.Namespace', namespace, namespace));
 
-  const reconstructor = (args: unknown[], fail: Fail): unknown => {
+  const reconstructor = (args: unknown[], fail: Fail, limits: ReadLimits): unknown => {
     const [cls, base, state] = args;
     if (!(cls instanceof AllowedGlobal) || !cls.construct) fail(`copyreg._reconstructor of ${describe(cls)}`);
     if (!(base instanceof AllowedGlobal) || !OBJECT_TYPES.has(base.qualname) || state !== null) {
       fail('copyreg._reconstructor is only supported with base object and no state');
     }
-    return cls.construct([], fail);
+    return cls.construct([], fail, limits);
   };
   add(new AllowedGlobal('copyreg._reconstructor', reconstructor));
   add(new AllowedGlobal('copy_reg._reconstructor', reconstructor));
@@ -108,13 +113,13 @@ function registry(): Map<string, unknown> {
   add(new AllowedGlobal('torch._utils._rebuild_parameter', rebuildParameter));
   add(new AllowedGlobal('torch._utils._rebuild_parameter_with_state', rebuildParameter));
   add(
-    new AllowedGlobal('torch._tensor._rebuild_from_type_v2', (args, fail) => {
+    new AllowedGlobal('torch._tensor._rebuild_from_type_v2', (args, fail, limits) => {
       const [fn, type, fnArgs] = args;
       if (!(type instanceof AllowedGlobal) || !TENSOR_TYPES.has(type.qualname)) {
         fail(`_rebuild_from_type_v2 to ${describe(type)} is not supported`);
       }
       if (!(fn instanceof AllowedGlobal) || !fn.call || !Array.isArray(fnArgs)) return fail('malformed _rebuild_from_type_v2');
-      return fn.call(fnArgs, fail);
+      return fn.call(fnArgs, fail, limits);
     }),
   );
   for (const q of TENSOR_TYPES) add(new AllowedGlobal(q));
@@ -147,7 +152,7 @@ function registry(): Map<string, unknown> {
 
 const REGISTRY = registry();
 
-function rebuildTensor(args: unknown[], fail: Fail): PthTensor {
+function rebuildTensor(args: unknown[], fail: Fail, limits: ReadLimits): PthTensor {
   const [storage, offset, size, stride, requiresGrad] = args;
   if (!(storage instanceof StorageRef)) return fail(`tensor rebuilt from a ${kindOf(storage)}, expected a storage`);
   const where = `tensor on storage '${storage.key}'`;
@@ -156,8 +161,14 @@ function rebuildTensor(args: unknown[], fail: Fail): PthTensor {
   if (!Array.isArray(stride) || !stride.every(isCount) || stride.length !== size.length) {
     fail(`${where}: stride is not a tuple of ${size.length} non-negative integers`);
   }
-  const data = materialize(storage.bytes, DTYPES[storage.dtype].itemSize, offset, size, stride, (d) =>
-    fail(`${where}: ${d}`),
+  const data = materialize(
+    storage.bytes,
+    DTYPES[storage.dtype].itemSize,
+    offset,
+    size,
+    stride,
+    (d) => fail(`${where}: ${d}`),
+    limits.gather,
   );
   return { dtype: storage.dtype, shape: [...size], data, requiresGrad: requiresGrad === true };
 }
@@ -188,6 +199,7 @@ export class TorchHost implements UnpickleHost {
   constructor(
     private readonly loadStorage: (key: string) => Buffer,
     private readonly fail: Fail,
+    private readonly limits: ReadLimits,
   ) {}
 
   global(module: string, name: string): unknown {
@@ -200,12 +212,12 @@ export class TorchHost implements UnpickleHost {
   }
 
   call(fn: unknown, args: unknown[]): unknown {
-    if (fn instanceof AllowedGlobal && fn.call) return fn.call(args, this.fail);
+    if (fn instanceof AllowedGlobal && fn.call) return fn.call(args, this.fail, this.limits);
     return this.fail(`cannot call ${describe(fn)}`);
   }
 
   construct(cls: unknown, args: unknown[]): unknown {
-    if (cls instanceof AllowedGlobal && cls.construct) return cls.construct(args, this.fail);
+    if (cls instanceof AllowedGlobal && cls.construct) return cls.construct(args, this.fail, this.limits);
     return this.fail(`cannot instantiate ${describe(cls)}`);
   }
 

@@ -4,6 +4,7 @@
  * Covers the binary opcodes of protocols 1-5 and the numeric/memo text opcodes of protocol 0.
  * Python dicts become Maps, lists/tuples/sets arrays, bytes Buffers.
  */
+import { MAX_LONG_BYTES, decodeLong, normaliseInt } from './long';
 
 export interface UnpickleHost {
   /** Resolves `module.name`; throws for anything not on its allow-list. */
@@ -18,6 +19,8 @@ export interface UnpickleHost {
 }
 
 const MAX_PROTOCOL = 5;
+/** Decimal digits of MAX_LONG_BYTES (protocol 0 spells ints in text). */
+const MAX_LONG_DIGITS = Math.ceil(MAX_LONG_BYTES * 8 * Math.log10(2));
 
 export function unpickle(data: Buffer, host: UnpickleHost, fail: (detail: string) => never): unknown {
   let pos = 0;
@@ -72,6 +75,10 @@ export function unpickle(data: Buffer, host: UnpickleHost, fail: (detail: string
   const textInt = (s: string): number => {
     if (!/^[-+]?\d+$/.test(s)) error(`malformed integer '${s}'`);
     return Number(s);
+  };
+  const long = (n: number, opcode: string): number | bigint => {
+    if (n > MAX_LONG_BYTES) error(`${opcode} integer of ${n} bytes is longer than the ${MAX_LONG_BYTES} a checkpoint may hold`);
+    return decodeLong(bytes(n));
   };
   const asList = (v: unknown, what: string): unknown[] => {
     if (!Array.isArray(v)) error(`${what} on a ${kindOf(v)}, expected a list`);
@@ -157,6 +164,7 @@ export function unpickle(data: Buffer, host: UnpickleHost, fail: (detail: string
       }
       case 0x4c: { // LONG
         const s = line().replace(/L$/, '');
+        if (s.length > MAX_LONG_DIGITS) error(`LONG integer of ${s.length} digits is longer than the ${MAX_LONG_DIGITS} a checkpoint may hold`);
         if (!/^[-+]?\d+$/.test(s)) error(`malformed integer '${s}'`);
         stack.push(normaliseInt(BigInt(s)));
         break;
@@ -179,10 +187,10 @@ export function unpickle(data: Buffer, host: UnpickleHost, fail: (detail: string
         stack.push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(decodeLong(bytes(u8())));
+        stack.push(long(u8(), 'LONG1'));
         break;
       case 0x8b: // LONG4
-        stack.push(decodeLong(bytes(i32())));
+        stack.push(long(i32(), 'LONG4'));
         break;
       case 0x47: // BINFLOAT (big-endian)
         need(8);
@@ -358,20 +366,6 @@ export function unpickle(data: Buffer, host: UnpickleHost, fail: (detail: string
     }
   }
   return error('pickle ends without STOP (truncated data.pkl)');
-}
-
-/** Little-endian two's complement, as LONG1/LONG4 store it. */
-function decodeLong(b: Buffer): number | bigint {
-  if (b.length === 0) return 0;
-  if (b.length <= 6) return b.readIntLE(0, b.length);
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-  if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-  return normaliseInt(v);
-}
-
-function normaliseInt(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 function decodeRawUnicodeEscape(s: string): string {
