@@ -25,11 +25,6 @@ const depConstraints = [
 ];
 const boundaries = { allow: [], depConstraints };
 
-// The one exception, until the run loop leaves apps/trainer for a lib: the CLI starts a
-// training run through @sere/trainer. Only files of apps/cli get it.
-const cliFiles = ['apps/cli/**/*.ts'];
-const cliBoundaries = { ...boundaries, allow: ['@sere/trainer'] };
-
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', '.cache/**', '.device/**', '.nx/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -40,7 +35,5 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  // Two blocks that share no file, so neither replaces the other's options.
-  { files: ['**/*.ts'], ignores: cliFiles, rules: { '@nx/enforce-module-boundaries': ['error', boundaries] } },
-  { files: cliFiles, rules: { '@nx/enforce-module-boundaries': ['error', cliBoundaries] } },
+  { files: ['**/*.ts'], rules: { '@nx/enforce-module-boundaries': ['error', boundaries] } },
 );

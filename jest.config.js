@@ -7,7 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', diagnostics: false }],
   },
   moduleNameMapper: {
-    '^@sere/(trainer|cli|data-service)$': '<rootDir>/apps/$1/src',
+    '^@sere/([^/]+)/testing$': '<rootDir>/libs/$1/src/testing',
     '^@sere/(.*)$': '<rootDir>/libs/$1/src',
   },
   testTimeout: 120000,

@@ -12,9 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { VIT_SMALL_VIEWS } from '@sere/augment';
 import { parseFlags } from '@sere/config';
-import { DataStreamer, indexImageFolder, kafkaClient, KafkaProducerTransport, rankGroup, rankTopic, synthDataset, type DatasetIndex } from '@sere/data';
+import { indexImageFolder, synthDataset, type DatasetIndex } from '@sere/dataset';
+import { DataStreamer, kafkaClient, KafkaProducerTransport, rankGroup, rankTopic } from '@sere/stream';
 import { openStore } from '@sere/store';
-import { runTraining } from '@sere/trainer';
+import { runTraining } from '@sere/train';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
 import { closedPort } from '../support/closed-port';
 

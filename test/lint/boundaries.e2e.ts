@@ -60,7 +60,7 @@ const CYCLE = /Circular dependency/;
 const forbidden: [string, Case, RegExp][] = [
   ['a lib imports an app by name', { filePath: 'libs/store/src/x.ts', code: uses('@sere/trainer') }, APP],
   ['a lib imports an app by path', { filePath: 'libs/data/src/x.ts', code: uses('../../../apps/data-service/src/config') }, PATH],
-  ['the CLI exception does not reach libs', { filePath: 'libs/eval/src/x.ts', code: uses('@sere/trainer') }, APP],
+  ['the CLI imports the trainer app', { filePath: 'apps/cli/src/commands/x.ts', code: uses('@sere/trainer') }, APP],
   ['an app imports another app', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/trainer') }, APP],
   ['augment imports the binding', { filePath: 'libs/augment/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
   ['wire imports SERE', { filePath: 'libs/wire/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
@@ -84,8 +84,9 @@ const allowed: [string, Case][] = [
   ['the data service imports data and config', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/data', 'd') + uses('@sere/config', 'c') }],
   ['SERE imports the binding', { filePath: 'libs/sere/src/x.ts', code: uses('@sere/torch') }],
   ['eval imports SERE', { filePath: 'libs/eval/src/x.ts', code: uses('@sere/sere') }],
-  ['the CLI starts a run through the trainer', { filePath: 'apps/cli/src/commands/x.ts', code: uses('@sere/trainer') }],
-  ['the trainer imports SERE', { filePath: 'apps/trainer/src/x.ts', code: uses('@sere/sere') }],
+  ['the CLI starts a run through the run loop', { filePath: 'apps/cli/src/commands/x.ts', code: uses('@sere/train') }],
+  ['the trainer app starts a run through the run loop', { filePath: 'apps/trainer/src/x.ts', code: uses('@sere/train') }],
+  ['the run loop imports SERE', { filePath: 'libs/train/src/x.ts', code: uses('@sere/sere') }],
 ];
 
 let results: Messages[];

@@ -4,7 +4,7 @@
  * minio client, and the server going away in the middle of an upload.
  */
 import { Client } from 'minio';
-import { RunLog } from '../../apps/trainer/src/run-log';
+import { RunLog } from '@sere/train';
 import { makeTestCa, type TestCa } from '../../libs/store/src/testing/tls';
 import {
   checkpointName,

@@ -6,9 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseFlags } from '@sere/config';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { openStore } from '@sere/store';
-import { runTraining } from '@sere/trainer';
+import { runTraining } from '@sere/train';
 import { TINY_FLAGS } from '../support/tiny-run';
 
 const FLAGS = [...TINY_FLAGS, '--epochs', '2', '--saveckp_freq', '1'];

@@ -4,8 +4,8 @@
 // optimisation/: how parameters move — AdamW, gradient clipping and last-layer freezing, fp16
 //   loss scaling, the teacher's EMA, and the lr / weight-decay / momentum / temperature schedules.
 // state/: what is saved — state-dict files and the full training checkpoint for resumption.
-// Here: one training iteration (trainer.ts) and the batch it takes (batch.ts); worker/ runs
-// the trainer on a thread, parity/ checks the reference fixtures, testing/ makes synthetic batches.
+// Here: one training iteration (trainer.ts) and the batch it takes (batch.ts); parity/ checks
+// the reference fixtures, testing/ makes synthetic batches. @sere/train runs the trainer on a thread.
 export * from './model/arch';
 export * from './model/params';
 export * from './model/vit';
@@ -25,5 +25,4 @@ export * from './state/checkpoint';
 export * from './state/training-state';
 export * from './trainer';
 export * from './batch';
-export * from './worker/step-worker';
 export * as parity from './parity';

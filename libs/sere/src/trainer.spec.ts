@@ -1,13 +1,12 @@
 /**
  * The training iteration as a whole: memory stays flat, a seed reproduces the run, the
- * off-thread worker computes the same thing while the main event loop keeps running.
+ * loss goes down, gradients accumulate. The off-thread worker is tested in @sere/train.
  */
 import { parseFlags } from '@sere/config';
 import * as T from '@sere/torch';
 import { toObjectiveBatch } from './batch';
 import { syntheticSamples } from './testing/synthetic';
 import { channelDivisors, SereTrainer, TrainerFlags } from './trainer';
-import { StepWorker } from './worker/step-worker';
 
 function smallFlags(extra: string[] = []): TrainerFlags {
   const cfg = parseFlags([
@@ -118,33 +117,6 @@ describe('SereTrainer', () => {
     T.noGrad(() => T.call('aten::fill_', 'Scalar', [trainer.nets.student.head.params.get('last_layer.weight_v'), Number.NaN]));
     expect(() => T.scope(() => trainer.step(toObjectiveBatch(bad, 'cpu'), 0, 0))).toThrow(/loss is NaN at iteration 0/);
     trainer.dispose();
-  });
-});
-
-describe('StepWorker', () => {
-  it('runs steps off the main thread with the same results, while timers keep firing', async () => {
-    const flags = smallFlags();
-    const inThread = run(flags, 2);
-    const worker = new StepWorker();
-    try {
-      await worker.init(flags, 10);
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 5);
-      const losses: number[] = [];
-      const live: number[] = [];
-      for (let i = 0; i < 2; i++) {
-        const { metrics, liveTensors } = await worker.step(samples(2, i), i, 0);
-        losses.push(metrics.loss, metrics.pixel, metrics.channel);
-        live.push(liveTensors);
-      }
-      clearInterval(timer);
-      expect(losses).toEqual(inThread);
-      expect(live[1]).toBe(live[0]);
-      expect(ticks).toBeGreaterThan(3);
-      await expect(worker.step([], 2, 0)).rejects.toThrow(/empty batch/);
-    } finally {
-      await worker.close();
-    }
   });
 });
 

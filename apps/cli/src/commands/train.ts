@@ -6,7 +6,7 @@
  * again continues from it.
  */
 import { dataSource, EXIT, parseFlags, storeLocation, wantsHelp } from '@sere/config';
-import { runTraining } from '@sere/trainer';
+import { runTraining } from '@sere/train';
 import { trainHelp } from '../help/texts';
 import { openRunStore } from '../run-store';
 

@@ -6,8 +6,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { MultiCropSample } from '@sere/augment';
-import type { StepMetrics, TrainerFlags } from '../trainer';
-import type { ResumeInfo } from '../state/training-state';
+import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
 import { Request, Response, transferables } from './protocol';
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };

@@ -1,8 +1,7 @@
 /** Messages between the main thread and the training worker. */
 import type { MultiCropSample } from '@sere/augment';
 import type { ExitCode } from '@sere/config';
-import type { StepMetrics, TrainerFlags } from '../trainer';
-import type { ResumeInfo } from '../state/training-state';
+import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
 
 export type Request =
   | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }

@@ -7,13 +7,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EXIT, type SereConfig } from '@sere/config';
-import { NonFiniteLossError, readResumePosition, StepWorker, type ResumeInfo, type StepMetrics } from '@sere/sere';
+import { NonFiniteLossError, readResumePosition, type ResumeInfo, type StepMetrics } from '@sere/sere';
 import type { PthValue } from '@sere/torch';
 import type { SourceFactory, StartPosition } from './batch-source';
 import { TrainingError } from './errors';
 import { Progress } from './progress';
 import { RunLog } from './run-log';
 import { sourceOf } from './sources';
+import { StepWorker } from './worker/step-worker';
 import type { RunStore } from './run-store';
 
 export interface RunOptions {

@@ -6,9 +6,7 @@
 import { parentPort } from 'worker_threads';
 import { exitCodeOf } from '@sere/config';
 import * as T from '@sere/torch';
-import { toObjectiveBatch } from '../batch';
-import { SereTrainer } from '../trainer';
-import { restoreTrainingState, trainingState } from '../state/training-state';
+import { restoreTrainingState, SereTrainer, toObjectiveBatch, trainingState } from '@sere/sere';
 import type { Request, Response } from './protocol';
 
 let trainer: SereTrainer | null = null;

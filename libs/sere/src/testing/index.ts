@@ -1,0 +1,3 @@
+// Test doubles for other projects' specs and benchmarks, imported as '@sere/sere/testing':
+// kept out of the production exports of '@sere/sere'.
+export * from './synthetic';
