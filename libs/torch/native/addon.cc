@@ -1,5 +1,6 @@
 #include <napi.h>
 #include "dispatch.h"
+#include "errors.h"
 #include "runtime.h"
 #include "tensor_handle.h"
 
@@ -8,7 +9,8 @@ namespace sere {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   TensorHandle::Init(env, exports);
-  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) { exports.Set(name, Napi::Function::New(env, f, name)); };
+  // Each function runs inside `guarded`: a C++ exception becomes a JS Error naming it.
+  auto fn = [&](const char* name, EntryPoint f) { exports.Set(name, guarded_function(env, name, f)); };
   fn("findOp", FindOp);
   fn("callOp", CallOp);
   fn("opSchema", OpSchema);

@@ -32,10 +32,7 @@ std::string describe_value(const Napi::Env& env, const Napi::Value& v) {
   if (TensorHandle::IsHandle(env, v)) {
     auto* h = Napi::ObjectWrap<TensorHandle>::Unwrap(v.As<Napi::Object>());
     if (!h->held) return "<disposed>";
-    std::ostringstream s;
-    s << dtype_name(h->tensor.scalar_type()) << h->tensor.sizes();
-    if (!h->tensor.device().is_cpu()) s << "@" << h->tensor.device();
-    return s.str();
+    return describe_tensor(h->tensor);
   }
   if (v.IsArray()) {
     auto a = v.As<Napi::Array>();

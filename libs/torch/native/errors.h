@@ -1,8 +1,12 @@
 // Every native entry point runs inside `guarded`, so no C++ exception can cross into
 // Node and abort the process: libtorch's c10::Error and std exceptions become JS Errors
-// whose message starts with the operation's name.
+// whose message starts with the operation's name. node-addon-api only converts Napi::Error
+// itself; anything else escaping a callback ends in std::terminate. The guard is applied
+// once, where functions and methods are registered (addon.cc, TensorHandle::Init), so an
+// entry point added later cannot forget it.
 #pragma once
 #include <napi.h>
+#include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <string>
 
@@ -30,5 +34,17 @@ Napi::Value guarded(const Napi::Env& env, const std::string& where, F&& body) {
     throw Napi::Error::New(env, where + ": unknown native error");
   }
 }
+
+using EntryPoint = Napi::Value (*)(const Napi::CallbackInfo&);
+
+// A JS function calling `f` inside `guarded`, named `name` in JS and in its error messages.
+inline Napi::Function guarded_function(Napi::Env env, const char* name, EntryPoint f) {
+  return Napi::Function::New(
+      env, [name, f](const Napi::CallbackInfo& info) { return guarded(info.Env(), name, [&] { return f(info); }); }, name);
+}
+
+// "float32[2, 3]", "float32[nested]", "float32[4, 4](Sparse)@cuda:0": for error messages, so it
+// must not throw itself. Nested tensors have no sizes(), undefined tensors no dtype.
+std::string describe_tensor(const at::Tensor& t);
 
 }  // namespace sere

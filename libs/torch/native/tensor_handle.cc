@@ -1,6 +1,8 @@
 #include "tensor_handle.h"
 #include "errors.h"
 #include <cstring>
+#include <sstream>
+#include <vector>
 
 namespace sere {
 
@@ -40,26 +42,44 @@ at::ScalarType parse_dtype(const std::string& n) {
                               "' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool)");
 }
 
+std::string describe_tensor(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::ostringstream s;
+  try {
+    s << dtype_name(t.scalar_type());
+    if (t.is_nested()) s << "[nested]";
+    else s << t.sizes();
+    if (t.layout() != at::kStrided) s << "(" << t.layout() << ")";
+    if (!t.device().is_cpu()) s << "@" << t.device();
+  } catch (...) {
+    s << "[?]";  // a tensor kind without sizes that the checks above do not know
+  }
+  return s.str();
+}
+
 Napi::Object TensorHandle::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(
-      env, "TensorHandle",
-      {
-          InstanceMethod("dispose", &TensorHandle::Dispose),
-          InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
-          InstanceMethod("shape", &TensorHandle::Shape),
-          InstanceMethod("dtype", &TensorHandle::Dtype),
-          InstanceMethod("device", &TensorHandle::Device),
-          InstanceMethod("requiresGrad", &TensorHandle::RequiresGrad),
-          InstanceMethod("setRequiresGrad", &TensorHandle::SetRequiresGrad),
-          InstanceMethod("grad", &TensorHandle::Grad),
-          InstanceMethod("setGrad", &TensorHandle::SetGrad),
-          InstanceMethod("backward", &TensorHandle::Backward),
-          InstanceMethod("toBuffer", &TensorHandle::ToBuffer),
-          InstanceMethod("item", &TensorHandle::Item),
-          InstanceMethod("numel", &TensorHandle::Numel),
-          InstanceMethod("dataPtr", &TensorHandle::DataPtr),
-          InstanceMethod("isContiguous", &TensorHandle::IsContiguous),
-      });
+  static const MethodEntry methods[] = {
+      {"dispose", &TensorHandle::Dispose},
+      {"isDisposed", &TensorHandle::IsDisposed},
+      {"shape", &TensorHandle::Shape},
+      {"dtype", &TensorHandle::Dtype},
+      {"device", &TensorHandle::Device},
+      {"requiresGrad", &TensorHandle::RequiresGrad},
+      {"setRequiresGrad", &TensorHandle::SetRequiresGrad},
+      {"grad", &TensorHandle::Grad},
+      {"setGrad", &TensorHandle::SetGrad},
+      {"backward", &TensorHandle::Backward},
+      {"toBuffer", &TensorHandle::ToBuffer},
+      {"item", &TensorHandle::Item},
+      {"numel", &TensorHandle::Numel},
+      {"dataPtr", &TensorHandle::DataPtr},
+      {"isContiguous", &TensorHandle::IsContiguous},
+  };
+  std::vector<PropertyDescriptor> props;
+  for (const auto& m : methods) {
+    props.push_back(InstanceMethod(m.name, &TensorHandle::Guarded, napi_default, const_cast<MethodEntry*>(&m)));
+  }
+  Napi::Function ctor = DefineClass(env, "TensorHandle", props);
   auto* data = env.GetInstanceData<AddonData>();
   data->tensor_ctor = Napi::Persistent(ctor);
   exports.Set("TensorHandle", ctor);
@@ -91,6 +111,11 @@ at::Tensor& TensorHandle::Get(const Napi::Value& v, const char* what) {
   return h->tensor;
 }
 
+Napi::Value TensorHandle::Guarded(const Napi::CallbackInfo& info) {
+  const auto* entry = static_cast<const MethodEntry*>(info.Data());
+  return guarded(info.Env(), entry->name, [&] { return (this->*(entry->method))(info); });
+}
+
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
 
 void TensorHandle::release() {
@@ -117,10 +142,13 @@ Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), !held);
 }
 
+// The methods below run inside Guarded (see Init): they may throw anything.
 #define SELF(what) at::Tensor& t = TensorHandle::Get(info.This(), what)
 
 Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
   SELF("shape");
+  // libtorch throws from sizes() of a nested tensor with a message about its internals.
+  if (t.is_nested()) throw std::invalid_argument("a nested tensor has no single shape (" + describe_tensor(t) + "); unbind it into its tensors");
   auto sizes = t.sizes();
   Napi::Array arr = Napi::Array::New(info.Env(), sizes.size());
   for (size_t i = 0; i < sizes.size(); i++) arr.Set(i, Napi::Number::New(info.Env(), double(sizes[i])));
@@ -144,10 +172,8 @@ Napi::Value TensorHandle::RequiresGrad(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorHandle::SetRequiresGrad(const Napi::CallbackInfo& info) {
   SELF("setRequiresGrad");
-  return guarded(info.Env(), "setRequiresGrad", [&]() -> Napi::Value {
-    t.set_requires_grad(info[0].ToBoolean().Value());
-    return info.Env().Undefined();
-  });
+  t.set_requires_grad(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
 }
 
 Napi::Value TensorHandle::Grad(const Napi::CallbackInfo& info) {
@@ -159,45 +185,37 @@ Napi::Value TensorHandle::Grad(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorHandle::SetGrad(const Napi::CallbackInfo& info) {
   SELF("setGrad");
-  return guarded(info.Env(), "setGrad", [&]() -> Napi::Value {
-    if (info[0].IsNull() || info[0].IsUndefined()) {
-      t.mutable_grad() = at::Tensor();
-    } else {
-      t.mutable_grad() = TensorHandle::Get(info[0], "setGrad");
-    }
-    return info.Env().Undefined();
-  });
+  if (info[0].IsNull() || info[0].IsUndefined()) {
+    t.mutable_grad() = at::Tensor();
+  } else {
+    t.mutable_grad() = TensorHandle::Get(info[0], "setGrad");
+  }
+  return info.Env().Undefined();
 }
 
 Napi::Value TensorHandle::Backward(const Napi::CallbackInfo& info) {
   SELF("backward");
-  return guarded(info.Env(), "backward", [&]() -> Napi::Value {
-    at::Tensor grad;
-    if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) grad = TensorHandle::Get(info[0], "backward");
-    t.backward(grad);
-    return info.Env().Undefined();
-  });
+  at::Tensor grad;
+  if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) grad = TensorHandle::Get(info[0], "backward");
+  t.backward(grad);
+  return info.Env().Undefined();
 }
 
 // Copies the values to a new ArrayBuffer (contiguous, CPU, same dtype).
 Napi::Value TensorHandle::ToBuffer(const Napi::CallbackInfo& info) {
   SELF("toBuffer");
-  return guarded(info.Env(), "toBuffer", [&]() -> Napi::Value {
-    at::Tensor c = t.detach().to(at::kCPU).contiguous();
-    size_t bytes = c.numel() * c.element_size();
-    auto buf = Napi::ArrayBuffer::New(info.Env(), bytes);
-    if (bytes) std::memcpy(buf.Data(), c.data_ptr(), bytes);
-    return buf;
-  });
+  at::Tensor c = t.detach().to(at::kCPU).contiguous();
+  size_t bytes = c.numel() * c.element_size();
+  auto buf = Napi::ArrayBuffer::New(info.Env(), bytes);
+  if (bytes) std::memcpy(buf.Data(), c.data_ptr(), bytes);
+  return buf;
 }
 
 Napi::Value TensorHandle::Item(const Napi::CallbackInfo& info) {
   SELF("item");
-  return guarded(info.Env(), "item", [&]() -> Napi::Value {
-    if (t.numel() != 1) throw std::invalid_argument("item() needs a tensor with one element, got " + std::to_string(t.numel()));
-    if (t.scalar_type() == at::kBool) return Napi::Boolean::New(info.Env(), t.item<bool>());
-    return Napi::Number::New(info.Env(), t.item<double>());
-  });
+  if (t.numel() != 1) throw std::invalid_argument("item() needs a tensor with one element, got " + std::to_string(t.numel()));
+  if (t.scalar_type() == at::kBool) return Napi::Boolean::New(info.Env(), t.item<bool>());
+  return Napi::Number::New(info.Env(), t.item<double>());
 }
 
 Napi::Value TensorHandle::Numel(const Napi::CallbackInfo& info) {
@@ -208,6 +226,7 @@ Napi::Value TensorHandle::Numel(const Napi::CallbackInfo& info) {
 // Identity of the storage, so tests can tell views and copies apart.
 Napi::Value TensorHandle::DataPtr(const Napi::CallbackInfo& info) {
   SELF("dataPtr");
+  if (t.layout() != at::kStrided || t.is_nested()) throw std::invalid_argument("a " + describe_tensor(t) + " tensor has no single data pointer");
   return Napi::BigInt::New(info.Env(), uint64_t(reinterpret_cast<uintptr_t>(t.data_ptr())));
 }
 

@@ -39,6 +39,15 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   bool held = false;
 
  private:
+  using Method = Napi::Value (TensorHandle::*)(const Napi::CallbackInfo&);
+  struct MethodEntry {
+    const char* name;
+    Method method;
+  };
+  // Every JS method goes through here: it runs the MethodEntry in info.Data() inside
+  // `guarded`, so a libtorch error in any method is a JS Error naming the method.
+  Napi::Value Guarded(const Napi::CallbackInfo& info);
+
   void release();
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
@@ -55,7 +64,6 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   Napi::Value Numel(const Napi::CallbackInfo& info);
   Napi::Value DataPtr(const Napi::CallbackInfo& info);
   Napi::Value IsContiguous(const Napi::CallbackInfo& info);
-
 };
 
 }  // namespace sere

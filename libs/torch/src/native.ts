@@ -54,12 +54,11 @@ const candidates = [
   path.join(__dirname, '..', 'build', 'sere_torch.node'),
 ].filter((p): p is string => !!p);
 
+/** The addon file this process loads (for tests that load it again in a child process). */
+export const addonFile: string | undefined = candidates.find((file) => fs.existsSync(file));
+
 function load(): NativeAddon {
-  for (const file of candidates) {
-    if (fs.existsSync(file)) {
-      return require(file) as NativeAddon;
-    }
-  }
+  if (addonFile) return require(addonFile) as NativeAddon;
   throw new Error(
     `The libtorch binding is not built (looked for ${candidates.join(', ')}). ` +
       'Install libtorch (Debian: apt-get install libtorch-dev libopenblas0-pthread) and run `npm run build:addon`.',
