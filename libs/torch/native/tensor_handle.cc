@@ -183,12 +183,28 @@ Napi::Value TensorHandle::Grad(const Napi::CallbackInfo& info) {
   return TensorHandle::Wrap(info.Env(), g);
 }
 
+// The checks of PyTorch's `tensor.grad = g`: the optimiser and the accumulation of the next
+// backward() would otherwise fail later, far from the assignment, or silently broadcast.
+static void check_grad(const at::Tensor& t, const at::Tensor& g) {
+  auto both = [&]() { return "gradient " + describe_tensor(g) + " for a tensor " + describe_tensor(t); };
+  if (g.is_same(t)) throw std::invalid_argument("a tensor cannot be its own gradient");
+  if (g.scalar_type() != t.scalar_type()) throw std::invalid_argument(both() + ": the dtypes differ");
+  if (g.device() != t.device()) throw std::invalid_argument(both() + ": the devices differ");
+  if (g.is_nested() || t.is_nested()) {
+    if (g.is_nested() != t.is_nested()) throw std::invalid_argument(both() + ": only a nested tensor has a nested gradient");
+    return;
+  }
+  if (g.sizes() != t.sizes()) throw std::invalid_argument(both() + ": the shapes differ");
+}
+
 Napi::Value TensorHandle::SetGrad(const Napi::CallbackInfo& info) {
   SELF("setGrad");
   if (info[0].IsNull() || info[0].IsUndefined()) {
     t.mutable_grad() = at::Tensor();
   } else {
-    t.mutable_grad() = TensorHandle::Get(info[0], "setGrad");
+    const at::Tensor& g = TensorHandle::Get(info[0], "setGrad");
+    check_grad(t, g);
+    t.mutable_grad() = g;
   }
   return info.Env().Undefined();
 }

@@ -104,6 +104,28 @@ describe('autograd', () => {
     });
   });
 
+  it('refuses a gradient of another shape, dtype or device, naming both', () => {
+    T.scope(() => {
+      const w = T.zeros([2, 3]).setRequiresGrad();
+      expect(() => (w.grad = T.ones([3, 2]))).toThrow(
+        'setGrad: gradient float32[3, 2] for a tensor float32[2, 3]: the shapes differ',
+      );
+      expect(() => (w.grad = T.ones([6]))).toThrow(/float32\[6\] for a tensor float32\[2, 3\]: the shapes differ/);
+      expect(() => (w.grad = T.ones([2, 3]).double())).toThrow(
+        'setGrad: gradient float64[2, 3] for a tensor float32[2, 3]: the dtypes differ',
+      );
+      // 'meta' tensors have a device other than the CPU and no data, so this runs without CUDA.
+      const elsewhere = T.call('aten::empty', 'memory_format', [[2, 3], undefined, undefined, 'meta']);
+      expect(() => (w.grad = elsewhere)).toThrow('setGrad: gradient float32[2, 3]@meta for a tensor float32[2, 3]: the devices differ');
+      expect(() => (w.grad = w)).toThrow('setGrad: a tensor cannot be its own gradient');
+      expect(w.grad).toBeNull();
+      w.grad = T.ones([2, 3]);
+      expect(Array.from(w.grad!.toFloat32Array())).toEqual([1, 1, 1, 1, 1, 1]);
+      w.grad = null;
+      expect(w.grad).toBeNull();
+    });
+  });
+
   it('reproduces random draws from a seed and restores generator state', () => {
     T.scope(() => {
       T.manualSeed(7);
