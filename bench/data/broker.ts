@@ -13,7 +13,8 @@
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, makeMultiCropSample, Rng, VIT_SMALL_VIEWS } from '@sere/augment';
-import { BatchConsumer, drawPicture, kafkaClient, KafkaConsumerTransport, KafkaProducerTransport } from '@sere/data';
+import { drawPicture } from '@sere/dataset';
+import { BatchConsumer, kafkaClient, KafkaConsumerTransport, KafkaProducerTransport } from '@sere/stream';
 import { DEFAULT_ENCODE_OPTIONS, encodeBatch } from '@sere/wire';
 import { BROKERS, ensureKafka } from '../../test/data/kafka-harness';
 

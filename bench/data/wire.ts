@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, makeMultiCropSample, Rng, VIT_SMALL_VIEWS, type MultiCropSample } from '@sere/augment';
-import { drawPicture } from '@sere/data';
+import { drawPicture } from '@sere/dataset';
 import { decodeBatch, encodeBatch, type EncodeOptions } from '@sere/wire';
 
 const args = process.argv.slice(2);

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '@sere/config';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { ACCESS_KEY, ensureS3, S3_PORT, SECRET_KEY, type S3Server } from '../store/s3-harness';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 

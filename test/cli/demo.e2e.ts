@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 
 jest.setTimeout(240_000);
 

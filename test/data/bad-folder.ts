@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { Rng } from '@sere/augment';
-import { drawPicture } from '@sere/data';
+import { drawPicture } from '@sere/dataset';
 
 export interface BadFolder {
   root: string;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { closedPort } from '../support/closed-port';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
 

@@ -4,7 +4,7 @@
  * and reads every real image in order.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchConsumer, kafkaClient, KafkaConsumerTransport, KafkaProducerTransport, type ConsumerEvent } from '@sere/data';
+import { BatchConsumer, kafkaClient, KafkaConsumerTransport, KafkaProducerTransport, type ConsumerEvent } from '@sere/stream';
 import { encodeBatch, standInSample, type BatchHeader } from '@sere/wire';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
 

@@ -9,19 +9,21 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { augmentImage, VIT_SMALL_VIEWS, type ViewRecipe } from '@sere/augment';
 import {
-  BatchConsumer,
-  DataStreamer,
   EpochPlan,
   indexImageFolder,
+  synthDataset,
+  type DatasetIndex,
+} from '@sere/dataset';
+import {
+  BatchConsumer,
+  DataStreamer,
   kafkaClient,
   KafkaConsumerTransport,
   KafkaProducerTransport,
-  synthDataset,
   type Batch,
-  type DatasetIndex,
   type StreamerConfig,
   type StreamerMetrics,
-} from '@sere/data';
+} from '@sere/stream';
 import { sampleChecksum } from '@sere/wire';
 import { spawn } from 'node:child_process';
 import { makeBadFolder } from './bad-folder';

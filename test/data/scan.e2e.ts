@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { scanDataset, synthDataset } from '@sere/data';
+import { scanDataset, synthDataset } from '@sere/dataset';
 import { runDataScan, runDataSynth } from '../../apps/cli/src/commands/data';
 import { makeBadFolder, type BadFolder } from './bad-folder';
 

@@ -59,12 +59,14 @@ const CYCLE = /Circular dependency/;
 
 const forbidden: [string, Case, RegExp][] = [
   ['a lib imports an app by name', { filePath: 'libs/store/src/x.ts', code: uses('@sere/trainer') }, APP],
-  ['a lib imports an app by path', { filePath: 'libs/data/src/x.ts', code: uses('../../../apps/data-service/src/config') }, PATH],
+  ['a lib imports an app by path', { filePath: 'libs/stream/src/x.ts', code: uses('../../../apps/data-service/src/config') }, PATH],
   ['the CLI imports the trainer app', { filePath: 'apps/cli/src/commands/x.ts', code: uses('@sere/trainer') }, APP],
   ['an app imports another app', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/trainer') }, APP],
   ['augment imports the binding', { filePath: 'libs/augment/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
   ['wire imports SERE', { filePath: 'libs/wire/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
-  ['data imports the binding', { filePath: 'libs/data/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
+  ['dataset imports the binding', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
+  ['stream imports the binding', { filePath: 'libs/stream/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
+  ['dataset imports stream (stream imports dataset)', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/stream') }, CYCLE],
   ['the data service imports SERE', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
   ['the data service imports eval (libtorch through it)', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/eval') }, NO_TORCH],
   ['store imports SERE', { filePath: 'libs/store/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
@@ -78,10 +80,11 @@ const forbidden: [string, Case, RegExp][] = [
 
 const allowed: [string, Case][] = [
   ['wire imports augment', { filePath: 'libs/wire/src/x.ts', code: uses('@sere/augment') }],
-  ['data imports config', { filePath: 'libs/data/src/x.ts', code: uses('@sere/config') }],
+  ['dataset imports config', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/config') }],
+  ['stream imports dataset', { filePath: 'libs/stream/src/x.ts', code: uses('@sere/dataset') }],
   ['the binding imports config', { filePath: 'libs/torch/src/x.ts', code: uses('@sere/config') }],
   ['store imports config', { filePath: 'libs/store/src/x.ts', code: uses('@sere/config') }],
-  ['the data service imports data and config', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/data', 'd') + uses('@sere/config', 'c') }],
+  ['the data service imports dataset, stream and config', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/dataset', 'd') + uses('@sere/stream', 's') + uses('@sere/config', 'c') }],
   ['SERE imports the binding', { filePath: 'libs/sere/src/x.ts', code: uses('@sere/torch') }],
   ['eval imports SERE', { filePath: 'libs/eval/src/x.ts', code: uses('@sere/sere') }],
   ['the CLI starts a run through the run loop', { filePath: 'apps/cli/src/commands/x.ts', code: uses('@sere/train') }],

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { S3Store } from '@sere/store';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 import { ACCESS_KEY, emptyBucket, ensureS3, rawClient, S3_PORT, SECRET_KEY, type S3Server } from './s3-harness';

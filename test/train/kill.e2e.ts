@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 
 jest.setTimeout(240_000);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BatchConsumer, FakeBroker } from '@sere/data';
+import { BatchConsumer, FakeBroker } from '@sere/stream';
 import { standInSample } from '@sere/wire';
 import { loadConfig } from './config';
 import { DataService } from './data-service';

@@ -2,9 +2,9 @@
  * The service without its HTTP shell: index the folder, connect to Kafka, run one replica's
  * streamer, report health (liveness) and readiness, stop cleanly. main.ts wraps it in NestJS.
  */
+import { indexImageFolder } from '@sere/dataset';
 import {
   DataStreamer,
-  indexImageFolder,
   kafkaClient,
   kafkaProbe,
   KafkaProducerTransport,
@@ -14,7 +14,7 @@ import {
   type StreamerLogger,
   type StreamerState,
   type StreamerStatus,
-} from '@sere/data';
+} from '@sere/stream';
 import type { ServiceConfig } from './config';
 import { DataServiceMetrics } from './metrics';
 import { BrokerWatch, type BrokerStatus } from './readiness';

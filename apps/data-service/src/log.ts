@@ -1,4 +1,4 @@
-import type { StreamerLogger } from '@sere/data';
+import type { StreamerLogger } from '@sere/stream';
 
 /** One JSON object per line on stdout: what log collectors in the cluster parse. */
 export function jsonLogger(base: Record<string, unknown> = {}, write: (line: string) => void = (l) => process.stdout.write(l + '\n')): StreamerLogger {

@@ -8,7 +8,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import { DataError } from '@sere/data';
+import { DataError } from '@sere/dataset';
 import { ConfigError, helpText, loadConfig, type ServiceConfig } from './config';
 import { DataService } from './data-service';
 import { HttpModule } from './http';

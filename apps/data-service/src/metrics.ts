@@ -4,7 +4,7 @@
  * interval for people reading /metrics by hand.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StreamerMetrics } from '@sere/data';
+import type { StreamerMetrics } from '@sere/stream';
 
 export class DataServiceMetrics implements StreamerMetrics {
   readonly registry = new Registry();

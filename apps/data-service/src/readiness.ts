@@ -5,7 +5,7 @@
  * readiness (the service can do its job now): a replica whose broker has been away for a
  * while is alive, and restarting it would not bring the broker back, but it is not ready.
  */
-import type { BrokerProbe } from '@sere/data';
+import type { BrokerProbe } from '@sere/stream';
 
 export interface BrokerStatus {
   brokers: string[];

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage } from '@sere/augment';
-import { indexImageFolder } from '@sere/data';
+import { indexImageFolder } from '@sere/dataset';
 import type { VisionTransformer } from '@sere/sere';
 import * as T from '@sere/torch';
 import { FeatureCache } from './cache';

@@ -14,7 +14,7 @@
  */
 import { constants } from 'node:buffer';
 import { decodeImage, DecodeError, Rng } from '@sere/augment';
-import { mapLimit } from '@sere/data';
+import { mapLimit } from '@sere/dataset';
 import type { VisionTransformer } from '@sere/sere';
 import * as T from '@sere/torch';
 import { cacheKey, FeatureCache, itemsFingerprint, paramsFingerprint } from './cache';

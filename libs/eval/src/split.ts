@@ -9,7 +9,7 @@
  * capture order.
  */
 import { Rng } from '@sere/augment';
-import { DataError, indexImageFolder, type IndexEntry } from '@sere/data';
+import { DataError, indexImageFolder, type IndexEntry } from '@sere/dataset';
 
 const DOMAIN_SPLIT = 0x73706c74; // 'splt'
 

@@ -5,7 +5,8 @@
  * real broker inside a training run.
  */
 import { DecodeError, VIT_SMALL_VIEWS } from '@sere/augment';
-import { DataStreamer, decodeCursor, EpochPlan, FakeBroker, StreamUnavailableError, type DatasetIndex, type StreamerConfig } from '@sere/data';
+import { EpochPlan, type DatasetIndex } from '@sere/dataset';
+import { DataStreamer, decodeCursor, FakeBroker, StreamUnavailableError, type StreamerConfig } from '@sere/stream';
 import { encodeBatch, standInSample } from '@sere/wire';
 import type { PthValue } from '@sere/torch';
 import type { SourceBatch, StartPosition } from './batch-source';

@@ -28,7 +28,7 @@ import {
   type CommitRequest,
   type ConsumerEvent,
   type ConsumerTransport,
-} from '@sere/data';
+} from '@sere/stream';
 import { EXIT } from '@sere/config';
 import type { PthValue } from '@sere/torch';
 import type { BatchSource, SourceBatch, StartPosition } from './batch-source';

@@ -10,7 +10,7 @@ import Piscina from 'piscina';
 import { epochPermutation } from '@sere/augment';
 import type { MultiCropOptions, MultiCropSample, ViewRecipe } from '@sere/augment';
 import { EXIT } from '@sere/config';
-import type { DatasetIndex } from '@sere/data';
+import type { DatasetIndex } from '@sere/dataset';
 import type { AugmentResult, AugmentTask } from './augment-task';
 import type { BatchSource, SourceBatch } from './batch-source';
 import { TrainingError } from './errors';

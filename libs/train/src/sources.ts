@@ -5,7 +5,7 @@
 import * as os from 'os';
 import type { ViewRecipe } from '@sere/augment';
 import { dataSource, EXIT, type SereConfig } from '@sere/config';
-import { indexImageFolder } from '@sere/data';
+import { indexImageFolder } from '@sere/dataset';
 import type { SourceFactory } from './batch-source';
 import { TrainingError } from './errors';
 import { KafkaSource } from './kafka-source';

@@ -7,7 +7,7 @@
  * exactly there, whatever the group committed after the checkpoint: those commits only
  * tell the producers how far the trainer got before it stopped.
  */
-import { encodeCursor, type CommitRequest, type CommittedPosition } from '@sere/data';
+import { encodeCursor, type CommitRequest, type CommittedPosition } from '@sere/stream';
 import { EXIT } from '@sere/config';
 import type { PthValue } from '@sere/torch';
 import type { StartPosition } from './batch-source';

@@ -3,7 +3,7 @@
  * synthDataset and scanDataset in @sere/data. Each returns the process exit code.
  */
 import { EXIT } from '@sere/config';
-import { DataError, formatScanReport, PICTURE_STYLES, scanDataset, synthDataset, type PictureStyle } from '@sere/data';
+import { DataError, formatScanReport, PICTURE_STYLES, scanDataset, synthDataset, type PictureStyle } from '@sere/dataset';
 import { SCAN_HELP, SYNTH_HELP } from '../help/data';
 
 type Out = { log: (s: string) => void; error: (s: string) => void };

@@ -28,7 +28,7 @@ const usage = DEMO_HELP.usage;
 /**
  * The demo's dataset: 8 classes of procedurally drawn pictures, JPEG, 128 px, 150 per class
  * for pretraining: the class's shape, small and repeated all over the picture, in colours
- * that wander across it (libs/data draw.ts, style 'even-motifs'). Every shape covers the
+ * that wander across it (libs/dataset draw.ts, style 'even-motifs'). Every shape covers the
  * same area and every picture has the same spacing and brightness, so the cues a randomly
  * initialised network reads (mean colour and brightness) tell nothing about the class; the
  * shape is what every crop holds, which is what self-supervised pretraining learns. (With

@@ -1,5 +1,5 @@
 /** The help of `sere data`, `sere data synth` and `sere data scan`. */
-import { PICTURE_STYLES } from '@sere/data';
+import { PICTURE_STYLES } from '@sere/dataset';
 import type { CommandHelp } from './command-help';
 
 export const SYNTH_HELP: CommandHelp = {

@@ -1,7 +1,7 @@
 /** A small backbone and image folder shared by the feature and report specs (fast on a CPU). */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { synthDataset } from '@sere/data';
+import { synthDataset } from '@sere/dataset';
 import { VisionTransformer, vitConfig } from '@sere/sere';
 import * as T from '@sere/torch';
 

@@ -4,10 +4,9 @@
  */
 import { DecodeError } from '@sere/augment';
 import { encodeBatch, inspectMessage, sampleChecksum, standInSample } from '@sere/wire';
+import { EpochPlan, type DatasetIndex } from '@sere/dataset';
 import { BatchConsumer, decodeCursor, type Batch } from './batch-consumer';
-import { EpochPlan } from './epoch-plan';
 import { FakeBroker } from './fake-broker';
-import type { DatasetIndex } from './image-folder';
 import { DataStreamer, type StreamerConfig } from './streamer';
 import { VIT_SMALL_VIEWS } from '@sere/augment';
 

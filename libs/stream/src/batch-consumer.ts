@@ -20,8 +20,8 @@
  * `from`; the group's commits then only tell the producers how far the trainer has got.
  */
 import type { MultiCropSample } from '@sere/augment';
+import { DataError } from '@sere/dataset';
 import { decodeBatch, inspectMessage, WireError, type MessageInfo, type WireBatch, type WireErrorKind } from '@sere/wire';
-import { DataError } from './errors';
 import { headerProblem, planProblem, slotsBetween, type Position, type StreamPlan } from './slot-bounds';
 import type { CommitRequest, CommittedPosition, ConsumerTransport, StreamMessage } from './transport';
 

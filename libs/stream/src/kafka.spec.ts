@@ -4,7 +4,8 @@
  * themselves are tested against a real broker in test/data.
  */
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
-import { DataError, StreamUnavailableError } from './errors';
+import { DataError } from '@sere/dataset';
+import { StreamUnavailableError } from './errors';
 import { isBrokerUnreachable } from './kafka';
 
 describe('isBrokerUnreachable', () => {

@@ -1,11 +1,5 @@
 import { EXIT, type ExitCoded } from '@sere/config';
 
-/** A problem with the dataset or the stream configuration, phrased for the person who runs the job. */
-export class DataError extends Error implements ExitCoded {
-  override readonly name = 'DataError';
-  readonly exitCode = EXIT.refused;
-}
-
 /**
  * The stream cannot be read now: the broker cannot be reached or went away, or the data
  * service has not created the topic. Nothing about the job is wrong; the same command may

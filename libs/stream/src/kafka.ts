@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { DataError, StreamUnavailableError } from './errors';
+import { DataError } from '@sere/dataset';
+import { StreamUnavailableError } from './errors';
 import {
   rankGroup,
   rankTopic,

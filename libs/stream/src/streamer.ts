@@ -14,10 +14,7 @@
  */
 import { decodeImage, DecodeError, makeMultiCropSample, Rng, type MultiCropSample, type ViewRecipe } from '@sere/augment';
 import { DEFAULT_ENCODE_OPTIONS, encodeBatch, inspectMessage, WireError, type EncodeOptions } from '@sere/wire';
-import { EpochPlan, type Slot } from './epoch-plan';
-import { DataError } from './errors';
-import type { DatasetIndex, IndexEntry } from './image-folder';
-import { mapLimit } from './pool';
+import { DataError, EpochPlan, mapLimit, type DatasetIndex, type IndexEntry, type Slot } from '@sere/dataset';
 import type { ProducerTransport } from './transport';
 
 export interface StreamerConfig {
