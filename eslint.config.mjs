@@ -25,6 +25,10 @@ const depConstraints = [
 ];
 const boundaries = { allow: [], depConstraints };
 
+// Import paths that reach a testing/ folder: by a lib's deep path or relatively.
+const TEST_DOUBLES = ['**/testing', '**/testing/*'];
+const TEST_DOUBLES_MESSAGE = 'test doubles (testing/) are for specs and tests, not for code that ships';
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', '.cache/**', '.device/**', '.nx/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -36,4 +40,11 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.ts'], rules: { '@nx/enforce-module-boundaries': ['error', boundaries] } },
+  // Test doubles live in each lib's src/testing/ (specs import them as `@sere/<lib>/testing`):
+  // specs, end-to-end tests and benchmarks may use them, the code that ships never does.
+  {
+    files: ['libs/*/src/**/*.ts', 'apps/*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.e2e.ts', '**/*.bench.ts', '**/testing/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: TEST_DOUBLES, message: TEST_DOUBLES_MESSAGE }] }] },
+  },
 );

@@ -56,6 +56,7 @@ const PATH = /Projects cannot be imported by a relative or absolute path/;
 const NO_TORCH = /tagged with "runtime:no-torch" can only depend on libs tagged with "runtime:no-torch"/;
 const BINDING = /tagged with "role:binding" can only depend on libs tagged with "scope:shared"/;
 const CYCLE = /Circular dependency/;
+const TEST_DOUBLE = /test doubles \(testing\/\) are for specs and tests/;
 
 const forbidden: [string, Case, RegExp][] = [
   ['a lib imports an app by name', { filePath: 'libs/store/src/x.ts', code: uses('@sere/trainer') }, APP],
@@ -67,6 +68,8 @@ const forbidden: [string, Case, RegExp][] = [
   ['dataset imports the binding', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
   ['stream imports the binding', { filePath: 'libs/stream/src/x.ts', code: uses('@sere/torch') }, NO_TORCH],
   ['dataset imports stream (stream imports dataset)', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/stream') }, CYCLE],
+  ['the run loop imports a test double', { filePath: 'libs/train/src/x.ts', code: uses('@sere/stream/testing') }, TEST_DOUBLE],
+  ['a lib imports its own test doubles', { filePath: 'libs/store/src/x.ts', code: uses('./testing') }, TEST_DOUBLE],
   ['the data service imports SERE', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
   ['the data service imports eval (libtorch through it)', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/eval') }, NO_TORCH],
   ['store imports SERE', { filePath: 'libs/store/src/x.ts', code: uses('@sere/sere') }, NO_TORCH],
@@ -82,6 +85,8 @@ const allowed: [string, Case][] = [
   ['wire imports augment', { filePath: 'libs/wire/src/x.ts', code: uses('@sere/augment') }],
   ['dataset imports config', { filePath: 'libs/dataset/src/x.ts', code: uses('@sere/config') }],
   ['stream imports dataset', { filePath: 'libs/stream/src/x.ts', code: uses('@sere/dataset') }],
+  ['a spec imports a test double', { filePath: 'apps/data-service/src/x.spec.ts', code: uses('@sere/stream/testing') }],
+  ['an end-to-end test imports a test double', { filePath: 'test/store/x.e2e.ts', code: uses('@sere/store/testing') }],
   ['the binding imports config', { filePath: 'libs/torch/src/x.ts', code: uses('@sere/config') }],
   ['store imports config', { filePath: 'libs/store/src/x.ts', code: uses('@sere/config') }],
   ['the data service imports dataset, stream and config', { filePath: 'apps/data-service/src/x.ts', code: uses('@sere/dataset', 'd') + uses('@sere/stream', 's') + uses('@sere/config', 'c') }],

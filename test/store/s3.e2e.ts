@@ -5,7 +5,7 @@
  */
 import { Client } from 'minio';
 import { RunLog } from '@sere/train';
-import { makeTestCa, type TestCa } from '../../libs/store/src/testing/tls';
+import { makeTestCa, type TestCa } from '@sere/store/testing';
 import {
   checkpointName,
   openStore,

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BatchConsumer, FakeBroker } from '@sere/stream';
+import { BatchConsumer } from '@sere/stream';
+import { FakeBroker } from '@sere/stream/testing';
 import { standInSample } from '@sere/wire';
 import { loadConfig } from './config';
 import { DataService } from './data-service';

@@ -16,5 +16,3 @@ export {
   type CheckpointListing,
   type LoadedCheckpoint,
 } from './checkpoints';
-/** For tests of code that saves checkpoints: a file-system layer that fails on cue. */
-export { FaultFs, SimulatedCrash, type FaultRule, type FaultAction } from './fault-fs';

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sha256Hex } from './checksum';
 import { StoreError } from './errors';
-import { FaultFs, SimulatedCrash, type FaultRule } from './fault-fs';
+import { FaultFs, SimulatedCrash, type FaultRule } from './testing';
 import { nodeFs, type FsLayer } from './fs-layer';
 import { LocalStore } from './local-store';
 import { tempName, THIS_WRITER } from './temp-files';

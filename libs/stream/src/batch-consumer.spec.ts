@@ -7,7 +7,7 @@ import { VIT_SMALL_VIEWS } from '@sere/augment';
 import { encodeBatch, standInSample, type BatchHeader } from '@sere/wire';
 import { EpochPlan, type DatasetIndex } from '@sere/dataset';
 import { BatchConsumer, type Batch, type ConsumerEvent } from './batch-consumer';
-import { FakeBroker } from './fake-broker';
+import { FakeBroker } from './testing';
 import { DataStreamer } from './streamer';
 
 const tiny = { globalSize: 32, localSize: 16, locals: 2 };

@@ -10,5 +10,4 @@ export {
   type StreamerState,
   type SampleMaker,
 } from './streamer';
-export { FakeBroker, FakeConsumerTransport, FakeProducerTransport } from './fake-broker';
 export { KafkaProducerTransport, KafkaConsumerTransport, kafkaClient, kafkaProbe, isBrokerUnreachable, type BrokerProbe, type KafkaSettings, type KafkaConsumerOptions } from './kafka';

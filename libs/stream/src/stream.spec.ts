@@ -6,7 +6,7 @@ import { DecodeError } from '@sere/augment';
 import { encodeBatch, inspectMessage, sampleChecksum, standInSample } from '@sere/wire';
 import { EpochPlan, type DatasetIndex } from '@sere/dataset';
 import { BatchConsumer, decodeCursor, type Batch } from './batch-consumer';
-import { FakeBroker } from './fake-broker';
+import { FakeBroker } from './testing';
 import { DataStreamer, type StreamerConfig } from './streamer';
 import { VIT_SMALL_VIEWS } from '@sere/augment';
 

@@ -6,7 +6,8 @@
  */
 import { DecodeError, VIT_SMALL_VIEWS } from '@sere/augment';
 import { EpochPlan, type DatasetIndex } from '@sere/dataset';
-import { DataStreamer, decodeCursor, FakeBroker, StreamUnavailableError, type StreamerConfig } from '@sere/stream';
+import { DataStreamer, decodeCursor, StreamUnavailableError, type StreamerConfig } from '@sere/stream';
+import { FakeBroker } from '@sere/stream/testing';
 import { encodeBatch, standInSample } from '@sere/wire';
 import type { PthValue } from '@sere/torch';
 import type { SourceBatch, StartPosition } from './batch-source';

@@ -3,7 +3,7 @@
  * full disk (half the bytes written first, as a real short write does) or "crash" the
  * process at that call: from then on nothing more reaches the disk, so no clean-up runs.
  */
-import { nodeFs, type FileHandleLike, type FsLayer } from './fs-layer';
+import { nodeFs, type FileHandleLike, type FsLayer } from '../fs-layer';
 
 export type FaultAction = 'enospc' | 'eacces' | 'crash' | undefined;
 export type FaultRule = (step: string, index: number) => FaultAction;

@@ -13,7 +13,7 @@ import {
   type ConsumerTransport,
   type ProducerTransport,
   type StreamMessage,
-} from './transport';
+} from '../transport';
 
 export class FakeBroker {
   readonly logs = new Map<string, Buffer[][]>();
