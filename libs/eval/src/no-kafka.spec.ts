@@ -1,0 +1,24 @@
+/**
+ * Evaluation reads image folders and a checkpoint; it has no use for the broker client. It
+ * used to load kafkajs through the data library for one helper: loading @sere/eval in a fresh
+ * process must not load kafkajs. A fresh process because jest's module registry is not
+ * Node's, and another spec of the same worker may have loaded kafkajs already.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+/** The first kafkajs files (at most 3) that requiring `specifier` leaves in Node's module cache. */
+function kafkajsLoadedBy(specifier: string): string[] {
+  const script = `require(${JSON.stringify(specifier)});
+const loaded = Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/]kafkajs[\\\\/]/.test(f));
+process.stdout.write(JSON.stringify(loaded.slice(0, 3)));`;
+  const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`requiring ${specifier} failed (exit ${run.status}):\n${run.stderr}`);
+  return JSON.parse(run.stdout) as string[];
+}
+
+it('requiring @sere/eval does not load kafkajs', () => {
+  expect(kafkajsLoadedBy('@sere/eval')).toEqual([]);
+});
