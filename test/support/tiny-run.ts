@@ -3,6 +3,9 @@ import * as path from 'node:path';
 /** The `sere` command line as users run it. */
 export const SERE = path.resolve(__dirname, '../../apps/cli/bin/sere.js');
 
+/** The trainer's entry point (apps/trainer), run with tsx as `npm run trainer` does. */
+export const TRAINER = [require.resolve('tsx/cli'), path.resolve(__dirname, '../../apps/trainer/src/main.ts')];
+
 /**
  * The smallest real run: vit_tiny on 32 px global and 16 px local crops with a narrow head,
  * one thread, so end-to-end tests of `sere train` take seconds per epoch.

@@ -31,7 +31,7 @@ describe('sere train: stop and resume', () => {
 
   const train = async (out: string, extra: string[] = []) => {
     const config = parseFlags([...FLAGS, '--data_path', data, '--output_dir', out, ...extra]);
-    return runTraining({ config, store: openStore(out), dataDir: data, write: () => undefined });
+    return runTraining({ config, store: openStore(out), data: { kind: 'folder', path: data }, write: () => undefined });
   };
 
   it('continues from the checkpoint with identical losses', async () => {

@@ -22,6 +22,12 @@ export const EXIT = {
 export type ExitName = keyof typeof EXIT;
 export type ExitCode = (typeof EXIT)[ExitName];
 
+/** The codes of every command that reads or writes a run's store (a folder or S3). */
+export const STORE_EXITS: readonly ExitName[] = ['usage', 'corrupt', 'notFound', 'unavailable', 'noSpace', 'io', 'permission'];
+
+/** The codes of a training run, whichever entry point starts it (`sere train`, apps/trainer). */
+export const TRAIN_EXITS: readonly ExitName[] = ['ok', 'failed', 'refused', 'diverged', ...STORE_EXITS, 'interrupted'];
+
 /** What each code means wherever it appears; a command's help may say it in its own terms. */
 export const EXIT_MEANING: Readonly<Record<ExitName, string>> = {
   ok: 'success',

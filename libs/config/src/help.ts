@@ -1,5 +1,6 @@
 /** The text of `sere train --help`: syntax, every flag by section, and the recipes. */
 import { DEFAULTS } from './defaults';
+import { formatExitCodes, TRAIN_EXITS } from './exit-codes';
 import { type FlagSpec, GROUPS } from './flag-spec';
 import { FLAGS } from './flags';
 import { recipes } from './recipes';
@@ -53,9 +54,10 @@ function flagEntry(spec: FlagSpec): string[] {
   ];
 }
 
-export function formatHelp(): string {
+/** `usage` is how the entry point is typed: `sere train` or the trainer's own command. */
+export function formatHelp(usage = 'sere train [flags]'): string {
   const out: string[] = [
-    'Usage: sere train [flags]',
+    `Usage: ${usage}`,
     '',
     ...wrap(
       'Pretrain a Vision Transformer with SERE (feature self-relation) on top of iBOT. The flags are those of ' +
@@ -84,4 +86,9 @@ export function formatHelp(): string {
     out.push(...wrap(`flags: ${recipe.argv.join(' ')}`, 6));
   }
   return out.join('\n') + '\n';
+}
+
+/** The whole help of a training run: the flags, then the exit codes. */
+export function formatTrainHelp(usage?: string): string {
+  return `${formatHelp(usage)}\nexit codes:\n${formatExitCodes(TRAIN_EXITS)}\n`;
 }

@@ -1,5 +1,5 @@
 export { FlagError } from './errors';
-export { EXIT, EXIT_MEANING, exitCodeOf, formatExitCodes, type ExitCode, type ExitCoded, type ExitName } from './exit-codes';
+export { EXIT, EXIT_MEANING, exitCodeOf, formatExitCodes, STORE_EXITS, TRAIN_EXITS, type ExitCode, type ExitCoded, type ExitName } from './exit-codes';
 export * from './types';
 export { DEFAULTS } from './defaults';
 export { FLAGS, FLAG_NAMES, findFlag } from './flags';
@@ -8,7 +8,7 @@ export { GROUPS } from './flag-spec';
 export { parseFlags, parseFlagsDetailed, wantsHelp, type ParseOptions, type ParseResult } from './parse';
 export { defaultPrecision } from './validate';
 export { toArgv, type ToArgvOptions } from './argv';
-export { formatHelp } from './help';
+export { formatHelp, formatTrainHelp } from './help';
 export { recipes, type Recipe, type RecipeName } from './recipes';
 export {
   dataSource,

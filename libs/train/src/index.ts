@@ -4,6 +4,8 @@
 export { runTraining, TrainingError, type RunOptions, type RunResult } from './run-training';
 export type { RunStore } from './run-store';
 export { RunLog } from './run-log';
+export { openRunStore } from './open-run-store';
+export { trainCommand, type TrainCommandOptions } from './train-command';
 export { LocalSource } from './local-source';
 export { KafkaSource, type KafkaSourceOptions, type ViewShape } from './kafka-source';
 export type { BatchSource, SourceBatch, SourceFactory, StartPosition } from './batch-source';

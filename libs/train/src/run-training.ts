@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { EXIT, type SereConfig } from '@sere/config';
+import { EXIT, type DataSource, type SereConfig } from '@sere/config';
 import { NonFiniteLossError, readResumePosition, type ResumeInfo, type StepMetrics } from '@sere/sere';
 import type { PthValue } from '@sere/torch';
 import type { SourceFactory, StartPosition } from './batch-source';
@@ -21,9 +21,9 @@ export interface RunOptions {
   config: SereConfig;
   /** Where checkpoints, config.json, log.txt and metrics.jsonl go. */
   store: RunStore;
-  /** A folder of images; without it the images come from --data / --data_path (a folder or kafka://). */
-  dataDir?: string;
-  /** Overrides both: where batches come from (tests use a stream on an in-memory broker). */
+  /** Where the images are, as the caller resolved it; without it, --data / --data_path (a folder or kafka://). */
+  data?: DataSource;
+  /** Overrides it: where batches come from (tests use a stream on an in-memory broker). */
   source?: SourceFactory;
   write: (line: string) => void;
   /** Set by a signal handler: finish the current step, save, and return. */
@@ -104,7 +104,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     if (!ck) return { epoch: 0, step: 0, source: null };
     return continuesAt(readResumePosition(ck.bytes, ck.name));
   };
-  const source = await sourceOf(o.config, { dataDir: o.dataDir, source: o.source, write: o.write })(startAt);
+  const source = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write })(startAt);
 
   // ============ student, teacher, loss, optimiser, schedules (on the worker) ============
   const worker = new StepWorker();

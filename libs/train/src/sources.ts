@@ -4,7 +4,7 @@
  */
 import * as os from 'os';
 import type { ViewRecipe } from '@sere/augment';
-import { dataSource, EXIT, type SereConfig } from '@sere/config';
+import { dataSource, EXIT, type DataSource, type SereConfig } from '@sere/config';
 import { indexImageFolder } from '@sere/dataset';
 import type { SourceFactory } from './batch-source';
 import { TrainingError } from './errors';
@@ -12,9 +12,9 @@ import { KafkaSource } from './kafka-source';
 import { LocalSource } from './local-source';
 
 export interface SourceChoice {
-  /** A folder of images; without it the images come from --data / --data_path. */
-  dataDir?: string;
-  /** Overrides both (tests use a stream on an in-memory broker). */
+  /** Where the images are, resolved once by the caller; without it, from --data / --data_path. */
+  data?: DataSource;
+  /** Overrides it (tests use a stream on an in-memory broker). */
   source?: SourceFactory;
   write: (line: string) => void;
 }
@@ -66,7 +66,7 @@ function folderSource(c: SereConfig, o: SourceChoice, dir: string): SourceFactor
 /** Where batches come from: the caller's source, a folder, or the data service's stream (kafka://broker/prefix). */
 export function sourceOf(c: SereConfig, o: SourceChoice): SourceFactory {
   if (o.source) return o.source;
-  const data = o.dataDir !== undefined ? ({ kind: 'folder', path: o.dataDir } as const) : dataSource(c);
+  const data = o.data ?? dataSource(c);
   if (data.kind === 'folder') return folderSource(c, o, data.path);
   checkViewSizes(c);
   const views = { globalSize: c.global_size, localSize: c.local_size, localCrops: c.local_crops_number, maskGrid: c.global_size / c.patch_size };

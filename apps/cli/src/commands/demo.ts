@@ -16,10 +16,9 @@ import * as path from 'path';
 import { EXIT, parseFlags, recipes } from '@sere/config';
 import { synthDataset } from '@sere/dataset';
 import { evaluateBackbone, type EvalReport } from '@sere/eval';
-import { runTraining } from '@sere/train';
+import { openRunStore, runTraining } from '@sere/train';
 import { demoHtml, type DemoSummary } from '../demo/report-html';
 import { backboneFor } from './eval';
-import { openRunStore } from '../run-store';
 import { DEMO_HELP } from '../help/texts';
 import { UsageError } from '../usage';
 
@@ -126,7 +125,7 @@ export async function demo(argv: string[]): Promise<number> {
   setAsideOtherRun(dir, config, say);
   const store = await openRunStore({ kind: 'local', path: dir }, '--dir');
   say(`pretraining ${config.arch} for ${config.epochs} epochs on the CPU (checkpoints in ${dir})`);
-  const run = await runTraining({ config, store, dataDir: folders.train, write: say });
+  const run = await runTraining({ config, store, data: { kind: 'folder', path: folders.train }, write: say });
 
   // ---- evaluation: pretrained teacher vs random initialisation ----
   const evalOpts = { trainDir: folders.train, valDir: folders.val, size: config.global_size, seed: 0, linear: { epochs: 100 }, cacheDir: path.join(dir, 'feature-cache'), log: () => undefined };

@@ -16,7 +16,7 @@ export interface CommandHelp {
 }
 
 /** The codes of every command that reads or writes a run's store (a folder or S3). */
-export const STORE_EXITS: readonly ExitName[] = ['usage', 'corrupt', 'notFound', 'unavailable', 'noSpace', 'io', 'permission'];
+export { STORE_EXITS } from '@sere/config';
 
 export function exitSection(help: Pick<CommandHelp, 'exits'>): string {
   return `exit codes:\n${formatExitCodes(help.exits)}\n`;

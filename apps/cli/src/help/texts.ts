@@ -3,8 +3,8 @@
  * so that `sere eval --help` and `sere verify-fixtures --help` answer without loading
  * libtorch or the image decoder.
  */
-import { formatHelp } from '@sere/config';
-import { type CommandHelp, exitSection, STORE_EXITS } from './command-help';
+import { formatTrainHelp, TRAIN_EXITS } from '@sere/config';
+import { type CommandHelp, STORE_EXITS } from './command-help';
 
 export const DEMO_HELP: CommandHelp = {
   name: 'demo',
@@ -25,12 +25,12 @@ export const DEMO_HELP: CommandHelp = {
 export const TRAIN_HELP: CommandHelp = {
   name: 'train',
   usage: 'sere train [flags]',
-  exits: ['ok', 'failed', 'refused', 'diverged', ...STORE_EXITS, 'interrupted'],
+  exits: TRAIN_EXITS,
 };
 
-/** `sere train --help`: every flag by section (libs/config), then the exit codes. */
+/** `sere train --help`: every flag by section, then the exit codes (libs/config, shared with apps/trainer). */
 export function trainHelp(): string {
-  return `${formatHelp()}\n${exitSection(TRAIN_HELP)}`;
+  return formatTrainHelp();
 }
 
 export const EVAL_HELP: CommandHelp = {

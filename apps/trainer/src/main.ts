@@ -1,0 +1,34 @@
+/**
+ * The trainer's entry point, the command a training container runs: one training run from
+ * the flags of `sere train` (same flags, same output, same exit codes; both call
+ * @sere/train's trainCommand). `npm run trainer -- FLAGS`, or `nx run trainer:start -- FLAGS`.
+ *
+ * --help answers without loading libtorch; the run loop is required only to train.
+ */
+import { EXIT, exitCodeOf, formatTrainHelp, wantsHelp } from '@sere/config';
+
+const PROGRAM = 'trainer';
+
+export async function main(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(formatTrainHelp(`npm run ${PROGRAM} -- [flags]   (the flags of sere train)`));
+    return EXIT.ok;
+  }
+  try {
+    const { trainCommand } = require('@sere/train') as typeof import('@sere/train');
+    return await trainCommand(argv, { program: PROGRAM });
+  } catch (e) {
+    const code = exitCodeOf(e);
+    if (code === undefined) {
+      if (process.env.SERE_DEBUG) throw e;
+      process.stderr.write(`${PROGRAM}: ${(e as Error)?.message ?? String(e)}\n(set SERE_DEBUG=1 for a stack trace)\n`);
+      return EXIT.failed;
+    }
+    process.stderr.write(`${PROGRAM}: ${(e as Error).message}\n`);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,49 @@
+/**
+ * A training run from command-line flags, as `sere train` and the trainer's entry point
+ * (apps/trainer) both start one: parse the reference's flags (snake_case or kebab-case),
+ * print and save the resolved configuration, then train on a folder or on the data
+ * service's Kafka stream. SIGINT or SIGTERM finishes the current step, saves a checkpoint
+ * and returns; a second one exits at once. Running the same command again continues.
+ */
+import { dataSource, EXIT, parseFlags, storeLocation, type ExitCode } from '@sere/config';
+import { openRunStore } from './open-run-store';
+import { runTraining } from './run-training';
+
+export interface TrainCommandOptions {
+  /** How the resolved-configuration line names the program, e.g. `sere train`. */
+  program: string;
+  /** Where progress lines go (default stdout). */
+  write?: (line: string) => void;
+}
+
+/** Runs the flags' training; errors the user can act on carry their exit code (see @sere/config's EXIT). */
+export async function trainCommand(argv: string[], o: TrainCommandOptions): Promise<ExitCode> {
+  const config = parseFlags(argv);
+  // A folder (--data_path or --data DIR) or the data service's stream (--data kafka://broker/prefix),
+  // resolved here once, before the store is opened, so a bad --data is reported first.
+  const data = dataSource(config);
+  const store = await openRunStore(storeLocation(config), config.store !== null ? '--store' : '--output_dir');
+  const write = o.write ?? ((line: string) => void process.stdout.write(line + '\n'));
+  write(`${o.program} — resolved configuration (also saved as ${store.describe('config.json')}):`);
+  for (const [k, v] of Object.entries(config)) write(`  ${k} = ${Array.isArray(v) ? v.join(' ') : v}`);
+
+  let stop = false;
+  const onSignal = (sig: string) => {
+    if (stop) {
+      write(`${sig} again: exiting now; the last saved checkpoint is intact`);
+      process.exit(EXIT.interrupted);
+    }
+    stop = true;
+    write(`${sig}: finishing this step and saving a checkpoint (press again to exit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await runTraining({ config, store, data, write, stopRequested: () => stop });
+    write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
