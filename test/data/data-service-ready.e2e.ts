@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthDataset } from '@sere/dataset';
-import { closedPort } from '../support/closed-port';
+import { closedPort } from '@sere/stream/testing';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
 
 jest.setTimeout(90_000);

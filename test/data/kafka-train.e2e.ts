@@ -16,8 +16,8 @@ import { indexImageFolder, synthDataset, type DatasetIndex } from '@sere/dataset
 import { DataStreamer, kafkaClient, KafkaProducerTransport, rankGroup, rankTopic } from '@sere/stream';
 import { openStore } from '@sere/store';
 import { runTraining } from '@sere/train';
+import { closedPort } from '@sere/stream/testing';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
-import { closedPort } from '../support/closed-port';
 
 jest.setTimeout(300_000);
 

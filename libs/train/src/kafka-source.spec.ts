@@ -7,12 +7,11 @@
 import { DecodeError, VIT_SMALL_VIEWS } from '@sere/augment';
 import { EpochPlan, type DatasetIndex } from '@sere/dataset';
 import { DataStreamer, decodeCursor, StreamUnavailableError, type StreamerConfig } from '@sere/stream';
-import { FakeBroker } from '@sere/stream/testing';
+import { closedPort, FakeBroker } from '@sere/stream/testing';
 import { encodeBatch, standInSample } from '@sere/wire';
 import type { PthValue } from '@sere/torch';
 import type { SourceBatch, StartPosition } from './batch-source';
 import { KafkaSource, type KafkaSourceOptions } from './kafka-source';
-import { closedPort } from '../../../test/support/closed-port';
 
 // A wait that never ends (a lost batch, producer and trainer waiting on each other) fails fast.
 jest.setTimeout(20_000);

@@ -3,3 +3,4 @@
  * library's exports: production code never reaches them (eslint.config.mjs refuses it).
  */
 export { FakeBroker, FakeConsumerTransport, FakeProducerTransport } from './fake-broker';
+export { closedPort } from './closed-port';

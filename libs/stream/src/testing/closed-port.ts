@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 
-/** A local port nothing listens on (for "server unreachable" cases). */
+/** A local port nothing listens on (for "broker unreachable" cases). */
 export function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
