@@ -10,3 +10,4 @@ export { LocalSource } from './local-source';
 export { KafkaSource, type KafkaSourceOptions, type ViewShape } from './kafka-source';
 export type { BatchSource, SourceBatch, SourceFactory, StartPosition } from './batch-source';
 export * from './worker/step-worker';
+export type { ResumePosition } from './worker/protocol';

@@ -7,13 +7,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EXIT, type DataSource, type SereConfig } from '@sere/config';
-import { NonFiniteLossError, readResumePosition, type ResumeInfo, type StepMetrics } from '@sere/sere';
+import { NonFiniteLossError, type ResumeInfo, type StepMetrics } from '@sere/sere';
+import { checkpointName, RESUME_CHECKPOINT } from '@sere/store';
 import type { PthValue } from '@sere/torch';
-import type { SourceFactory, StartPosition } from './batch-source';
+import type { BatchSource, SourceFactory, StartPosition } from './batch-source';
 import { TrainingError } from './errors';
 import { Progress } from './progress';
 import { RunLog } from './run-log';
 import { sourceOf } from './sources';
+import type { ResumePosition } from './worker/protocol';
 import { StepWorker } from './worker/step-worker';
 import type { RunStore } from './run-store';
 
@@ -65,7 +67,7 @@ async function readInside(store: RunStore, name: string): Promise<Buffer> {
 }
 
 /** Where a checkpoint continues: its data position, or the start of the epoch it records. */
-function continuesAt(saved: { epoch: number; dataPosition: PthValue }): StartPosition {
+function continuesAt(saved: ResumePosition): StartPosition {
   const pos = saved.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
   return { epoch: pos?.epoch ?? saved.epoch, step: pos?.step ?? 0, source: pos?.source ?? null };
 }
@@ -78,46 +80,48 @@ interface Checkpoint {
   where: string;
 }
 
-/** The checkpoint a run continues from, read at most once (the data source may need it first). */
-function checkpointOf(o: RunOptions): () => Promise<Checkpoint | null> {
+/** The checkpoint a run continues from, read from the store, or null for a fresh run. */
+async function readCheckpoint(o: RunOptions): Promise<Checkpoint | null> {
   const c = o.config;
-  let read: Promise<Checkpoint | null> | null = null;
-  const load = async (): Promise<Checkpoint | null> => {
-    const resumeFrom = c.load_from ?? ((await o.store.exists('checkpoint.pth')) ? 'checkpoint.pth' : null);
-    if (!resumeFrom) return null;
-    // --load_from names a file in the output location, as in the reference, or any path;
-    // such a file may come from elsewhere, without our checksum alongside it.
-    const outside = c.load_from !== null && (path.isAbsolute(resumeFrom) || resumeFrom.includes('/'));
-    const bytes = outside ? await readOutside(resumeFrom) : c.load_from ? await readInside(o.store, resumeFrom) : await o.store.get(resumeFrom, { verify: 'required', uncheckedHint: `if you trust it, resume from it unchecked with --load_from ${resumeFrom}` });
-    return { bytes, name: outside ? resumeFrom : o.store.describe(resumeFrom), where: o.store.describe(resumeFrom) };
-  };
-  return () => (read ??= load());
+  const resumeFrom = c.load_from ?? ((await o.store.exists(RESUME_CHECKPOINT)) ? RESUME_CHECKPOINT : null);
+  if (!resumeFrom) return null;
+  // --load_from names a file in the output location, as in the reference, or any path;
+  // such a file may come from elsewhere, without our checksum alongside it.
+  const outside = c.load_from !== null && (path.isAbsolute(resumeFrom) || resumeFrom.includes('/'));
+  const bytes = outside ? await readOutside(resumeFrom) : c.load_from ? await readInside(o.store, resumeFrom) : await o.store.get(resumeFrom, { verify: 'required', uncheckedHint: `if you trust it, resume from it unchecked with --load_from ${resumeFrom}` });
+  return { bytes, name: outside ? resumeFrom : o.store.describe(resumeFrom), where: o.store.describe(resumeFrom) };
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const c = o.config;
 
-  // ============ data ============
-  const checkpoint = checkpointOf(o);
-  const startAt = async (): Promise<StartPosition> => {
-    const ck = await checkpoint();
-    if (!ck) return { epoch: 0, step: 0, source: null };
-    return continuesAt(readResumePosition(ck.bytes, ck.name));
-  };
-  const source = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write })(startAt);
-
-  // ============ student, teacher, loss, optimiser, schedules (on the worker) ============
+  // The worker comes first: it parses the checkpoint to resume from, and a stream source
+  // needs the position saved in it before the networks can be built.
   const worker = new StepWorker();
+  let opened: BatchSource | null = null;
   try {
+    // The checkpoint is read and parsed once, when first needed: by the source, or to resume.
+    let resume: Promise<{ ck: Checkpoint; saved: ResumePosition } | null> | null = null;
+    const resumeFrom = () =>
+      (resume ??= readCheckpoint(o).then(async (ck) => (ck ? { ck, saved: await worker.load(ck.bytes, ck.name) } : null)));
+
+    // ============ data ============
+    const startAt = async (): Promise<StartPosition> => {
+      const r = await resumeFrom();
+      return r ? continuesAt(r.saved) : { epoch: 0, step: 0, source: null };
+    };
+    const source = (opened = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write })(startAt));
+
+    // ============ student, teacher, loss, optimiser, schedules (on the worker) ============
     await worker.init(c, source.itersPerEpoch, 1, c.threads);
 
     // ============ resume ============
     let startEpoch = 0;
     let startStep = 0;
-    const ck = await checkpoint();
-    if (ck) {
-      ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore(ck.bytes, ck.name)));
-      o.write(`resumed from ${ck.where}: epoch ${startEpoch + 1}, iteration ${startStep + 1}`);
+    const r = await resumeFrom();
+    if (r) {
+      ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore()));
+      o.write(`resumed from ${r.ck.where}: epoch ${startEpoch + 1}, iteration ${startStep + 1}`);
     }
     await o.store.put('config.json', Buffer.from(JSON.stringify(c, null, 2) + '\n'));
 
@@ -147,7 +151,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       // The numbered copy first: once checkpoint.pth moves on, the epoch is not run again,
       // so a kill between the two writes must not be able to skip the numbered one.
       if (numbered) await o.store.put(numbered, bytes);
-      await o.store.put('checkpoint.pth', bytes);
+      await o.store.put(RESUME_CHECKPOINT, bytes);
     };
     for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
       for await (const batch of source.epoch(epoch, epoch === startEpoch ? startStep : 0)) {
@@ -177,7 +181,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       }
       await log.epoch(progress.epochLog(epoch, last!));
       it = (epoch + 1) * source.itersPerEpoch;
-      const numbered = c.saveckp_freq && epoch % c.saveckp_freq === 0 && epoch > 0 ? `checkpoint${String(epoch).padStart(4, '0')}.pth` : null;
+      const numbered = c.saveckp_freq && epoch % c.saveckp_freq === 0 && epoch > 0 ? checkpointName(epoch) : null;
       await save({ epoch: epoch + 1, iteration: it, dataPosition: dataPosition(epoch + 1, 0), args: args(c) }, numbered);
       if (done >= limit || o.stopRequested?.()) {
         return result(epoch + 1, epoch + 1 < c.epochs);
@@ -186,6 +190,6 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     return result(c.epochs, false);
   } finally {
     await worker.close();
-    await source.close();
+    await opened?.close();
   }
 }

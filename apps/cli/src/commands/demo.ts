@@ -16,6 +16,7 @@ import * as path from 'path';
 import { EXIT, parseFlags, recipes } from '@sere/config';
 import { synthDataset } from '@sere/dataset';
 import { evaluateBackbone, type EvalReport } from '@sere/eval';
+import { RESUME_CHECKPOINT } from '@sere/store';
 import { openRunStore, runTraining } from '@sere/train';
 import { demoHtml, type DemoSummary } from '../demo/report-html';
 import { backboneFor } from './eval';
@@ -130,7 +131,7 @@ export async function demo(argv: string[]): Promise<number> {
   // ---- evaluation: pretrained teacher vs random initialisation ----
   const evalOpts = { trainDir: folders.train, valDir: folders.val, size: config.global_size, seed: 0, linear: { epochs: 100 }, cacheDir: path.join(dir, 'feature-cache'), log: () => undefined };
   const backbone = { arch: config.arch, patchSize: config.patch_size, device: config.device, seed: config.seed };
-  const pretrained = await backboneFor({ ...backbone, checkpoint: path.join(dir, 'checkpoint.pth') });
+  const pretrained = await backboneFor({ ...backbone, checkpoint: path.join(dir, RESUME_CHECKPOINT) });
   say('evaluating the pretrained teacher');
   const pre = await evaluateBackbone({ backbone: pretrained, ...evalOpts }).finally(() => pretrained.dispose());
   const random = await backboneFor({ ...backbone, checkpoint: null });

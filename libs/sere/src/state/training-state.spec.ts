@@ -3,7 +3,7 @@ import * as T from '@sere/torch';
 import { toObjectiveBatch } from '../batch';
 import { syntheticSamples } from '../testing/synthetic';
 import { SereTrainer, TrainerFlags } from '../trainer';
-import { readResumePosition, restoreTrainingState, trainingState } from './training-state';
+import { restoreTrainingState, resumePosition, trainingState } from './training-state';
 
 const flags: TrainerFlags = {
   ...parseFlags([
@@ -36,10 +36,11 @@ describe('training state checkpoints', () => {
     const dataPosition = { epoch: 0, step: 2, source: { topic: 'job.rank0', images_per_epoch: 12, partitions: [{ partition: 0, offset: 7, metadata: '{"v":1}' }] } };
     const file = T.writePth(trainingState(first, { epoch: 0, iteration: 2, dataPosition, args: { arch: 'vit_tiny' } }));
     first.dispose();
-    expect(readResumePosition(file, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });
+    const parsed = T.readPth(file, 'checkpoint.pth');
+    expect(resumePosition(parsed, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });
 
     const second = new SereTrainer({ ...flags, seed: 99 }, 10); // different init: everything must come from the file
-    const info = restoreTrainingState(second, T.readPth(file, 'checkpoint.pth'), 'checkpoint.pth');
+    const info = restoreTrainingState(second, parsed, 'checkpoint.pth');
     expect(info.iteration).toBe(2);
     expect(info.dataPosition).toEqual(dataPosition);
     const resumed = [2, 3].map((i) => step(second, i));

@@ -74,12 +74,11 @@ function copyInto(target: T.Tensor, value: T.PthValue, what: string, source: str
 }
 
 /**
- * Epochs done and the data position of a checkpoint written by trainingState, read without
- * building a network: a stream source needs its position before the networks exist, since
- * the epoch length it learns sizes their schedules. CRCs are checked by the full restore.
+ * Epochs done and the data position of a parsed checkpoint written by trainingState, known
+ * without building a network: a stream source needs its position before the networks
+ * exist, since the epoch length it learns sizes their schedules.
  */
-export function readResumePosition(file: Buffer, source: string): { epoch: number; dataPosition: T.PthValue } {
-  const value = T.readPth(file, source, { verifyCrc: false });
+export function resumePosition(value: T.PthValue, source: string): { epoch: number; dataPosition: T.PthValue } {
   const sere = field(value, 'sere', source) as T.PthDict;
   return { epoch: Number(field(value, 'epoch', source)), dataPosition: sere.data_position ?? null };
 }

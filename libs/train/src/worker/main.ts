@@ -6,10 +6,12 @@
 import { parentPort } from 'worker_threads';
 import { exitCodeOf } from '@sere/config';
 import * as T from '@sere/torch';
-import { restoreTrainingState, SereTrainer, toObjectiveBatch, trainingState } from '@sere/sere';
+import { restoreTrainingState, resumePosition, SereTrainer, toObjectiveBatch, trainingState } from '@sere/sere';
 import type { Request, Response } from './protocol';
 
 let trainer: SereTrainer | null = null;
+/** The checkpoint parsed by 'load', kept until 'restore' applies it: each file is parsed once. */
+let loaded: { value: T.PthValue; source: string } | null = null;
 
 function handle(msg: Request): Response {
   switch (msg.type) {
@@ -27,16 +29,25 @@ function handle(msg: Request): Response {
       if (!trainer) throw new Error('the training worker was not initialised');
       return { id: msg.id, ok: true, file: T.writePth(trainingState(trainer, msg.info)) };
     }
+    case 'load': {
+      const value = T.readPth(Buffer.from(msg.file.buffer, msg.file.byteOffset, msg.file.byteLength), msg.source);
+      const position = resumePosition(value, msg.source);
+      loaded = { value, source: msg.source };
+      return { id: msg.id, ok: true, position };
+    }
     case 'restore': {
       if (!trainer) throw new Error('the training worker was not initialised');
-      const value = T.readPth(Buffer.from(msg.file.buffer, msg.file.byteOffset, msg.file.byteLength), msg.source);
-      return { id: msg.id, ok: true, info: restoreTrainingState(trainer, value, msg.source) };
+      if (!loaded) throw new Error('no checkpoint was loaded into the training worker');
+      const { value, source } = loaded;
+      loaded = null;
+      return { id: msg.id, ok: true, info: restoreTrainingState(trainer, value, source) };
     }
     case 'liveTensors':
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
     case 'dispose':
       trainer?.dispose();
       trainer = null;
+      loaded = null;
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
   }
 }

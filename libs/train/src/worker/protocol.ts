@@ -2,17 +2,25 @@
 import type { MultiCropSample } from '@sere/augment';
 import type { ExitCode } from '@sere/config';
 import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
+import type { PthValue } from '@sere/torch';
+
+/** Where a loaded checkpoint continues: epochs done and the data position it saved. */
+export interface ResumePosition {
+  epoch: number;
+  dataPosition: PthValue;
+}
 
 export type Request =
   | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }
   | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number }
   | { id: number; type: 'save'; info: ResumeInfo }
-  | { id: number; type: 'restore'; file: Uint8Array; source: string }
+  | { id: number; type: 'load'; file: Uint8Array; source: string }
+  | { id: number; type: 'restore' }
   | { id: number; type: 'liveTensors' }
   | { id: number; type: 'dispose' };
 
 export type Response =
-  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo }
+  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo; position?: ResumePosition }
   | { id: number; ok: false; error: string; name: string; exitCode?: ExitCode };
 
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */

@@ -61,3 +61,41 @@ describe('StepWorker', () => {
     }
   });
 });
+
+describe('StepWorker resume', () => {
+  it('parses a checkpoint once: load() says where it continues before init, restore() applies it after', async () => {
+    const flags = smallFlags();
+    const uninterrupted = inThread(flags, 3);
+    const first = new StepWorker();
+    const second = new StepWorker();
+    try {
+      await first.init(flags, 10);
+      for (let i = 0; i < 2; i++) await first.step(samples(2, i), i, 0);
+      const dataPosition = { epoch: 0, step: 2 };
+      const file = await first.save({ epoch: 0, iteration: 2, dataPosition, args: { arch: 'vit_tiny' } });
+
+      expect(await second.load(file, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });
+      await second.init({ ...flags, seed: 99 }, 10); // another init: everything must come from the file
+      const info = await second.restore();
+      expect(info).toMatchObject({ epoch: 0, iteration: 2, dataPosition });
+      // The parsed file is applied once and let go.
+      await expect(second.restore()).rejects.toThrow(/no checkpoint was loaded/);
+
+      // libtorch's generator is one per process: only one of the two may step from here on.
+      const m = (await second.step(samples(2, 2), 2, 0)).metrics;
+      expect([m.loss, m.pixel, m.channel]).toEqual(uninterrupted.slice(6));
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('names the file when load() gets something that is not a training checkpoint', async () => {
+    const worker = new StepWorker();
+    try {
+      await expect(worker.load(Buffer.from('not a checkpoint'), 'runs/x/checkpoint.pth')).rejects.toThrow(/runs\/x\/checkpoint\.pth/);
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { MultiCropSample } from '@sere/augment';
 import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
-import { Request, Response, transferables } from './protocol';
+import { Request, Response, transferables, type ResumePosition } from './protocol';
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
 
@@ -70,10 +70,20 @@ export class StepWorker {
     return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
   }
 
-  /** Restores a checkpoint written by save(); `source` names it in errors. */
-  async restore(file: Buffer, source: string): Promise<ResumeInfo> {
+  /**
+   * Parses a checkpoint written by save() on the worker, once, and keeps it there for
+   * restore(); the position it returns is known before init (a stream source needs it to
+   * learn the epoch length that sizes the schedules). `source` names the file in errors.
+   */
+  async load(file: Buffer, source: string): Promise<ResumePosition> {
     const copy = new Uint8Array(file);
-    const res = await this.request({ type: 'restore', file: copy, source }, [copy.buffer]);
+    const res = await this.request({ type: 'load', file: copy, source }, [copy.buffer]);
+    return (res as { position: ResumePosition }).position;
+  }
+
+  /** Applies the checkpoint load() parsed to the networks init() built. */
+  async restore(): Promise<ResumeInfo> {
+    const res = await this.request({ type: 'restore' });
     return (res as { info: ResumeInfo }).info;
   }
 
