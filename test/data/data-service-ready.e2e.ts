@@ -42,7 +42,10 @@ async function startService(brokers: string): Promise<Running> {
   const args = ['--data-dir', folder, '--brokers', brokers, '--prefix', `sere.e2e.ready.${randomUUID().slice(0, 8)}`, '--epochs', 'inf', '--global-size', '32', '--local-size', '16', '--local-crops', '2', '--slot-size', '3', '--port', '0'];
   const env = { ...process.env };
   delete env.SERE_HOST;
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.resolve(__dirname, '../../apps/data-service/src/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // node itself runs the service (tsx as a require hook, not tsx's CLI wrapper), so a SIGKILL
+  // reaches the process that holds the pipes; killing the wrapper would orphan its child
+  // and keep jest waiting on the pipes.
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.resolve(__dirname, '../../apps/data-service/src/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
