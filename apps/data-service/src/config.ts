@@ -2,7 +2,7 @@
  * The service's settings, from flags (`--ranks 8`) or environment (`SERE_RANKS=8`); flags win.
  * Every value is checked here, so a typo fails at start with the flag's name, not deep in a run.
  */
-import { VIT_BASE_VIEWS, VIT_SMALL_VIEWS, type ViewRecipe } from '@sere/augment';
+import { FlagError, parseFlags, recipes, tokenGrids, viewRecipe, type ViewFlags, type ViewRecipe } from '@sere/config';
 import { DEFAULT_ENCODE_OPTIONS, gridBytesPerSample, MAX_DECODED_BYTES, viewBytesPerSample, type EncodeOptions, type ViewCodecName } from '@sere/wire';
 
 export interface ServiceConfig {
@@ -57,6 +57,7 @@ export const OPTIONS: Record<string, Spec> = {
   'global-size': { env: 'SERE_GLOBAL_SIZE', default: '224', help: 'global crop size (224 in the recipes; smaller only for demos and tests)' },
   'local-size': { env: 'SERE_LOCAL_SIZE', default: '96', help: 'local crop size (96 in the recipes)' },
   'local-crops': { env: 'SERE_LOCAL_CROPS', help: 'local crops per image (recipe default 10)' },
+  'patch-size': { env: 'SERE_PATCH_SIZE', default: '16', help: "the trainer's --patch_size: crop sizes must be multiples of it, and the overlap grids count its patches" },
   'max-pixels': { env: 'SERE_MAX_PIXELS', help: 'skip images with more pixels than this (decompression bombs); default: Pillow\'s limit' },
   port: { env: 'PORT', default: '3000', help: 'HTTP port of /health, /ready and /metrics' },
   host: { env: 'SERE_HOST', default: '127.0.0.1', help: 'HTTP bind address: loopback unless given; 0.0.0.0 serves every interface (a pod needs it for its probes)' },
@@ -111,19 +112,25 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfi
   const codec = str('codec');
   if (!['raw', 'deflate', 'jpeg'].includes(codec)) throw new ConfigError(`${where('codec')} must be raw, deflate or jpeg, got '${codec}'`);
   const recipeName = str('recipe');
-  const base = { 'vit-small': VIT_SMALL_VIEWS, 'vit-base': VIT_BASE_VIEWS }[recipeName];
-  if (!base) throw new ConfigError(`${where('recipe')} must be vit-small or vit-base, got '${recipeName}'`);
+  const preset = { 'vit-small': recipes.vit_small_16, 'vit-base': recipes.vit_base_16 }[recipeName];
+  if (!preset) throw new ConfigError(`${where('recipe')} must be vit-small or vit-base, got '${recipeName}'`);
+  const base = parseFlags([...preset.argv]);
   const epochs = str('epochs');
   const endEpoch = epochs === 'inf' ? Number.POSITIVE_INFINITY : int('epochs', 1);
   const maxPixels = raw('max-pixels');
-  const globalSize = int('global-size', 16);
-  if (globalSize % 16 !== 0) throw new ConfigError(`${where('global-size')} must be a multiple of the 16-px patch, got ${globalSize}`);
-  const localSize = int('local-size', 8);
-  const localCropsNumber = int('local-crops', 0, base.localCropsNumber);
+  // The views as the trainer derives them from its flags (libs/config), with this service's sizes.
+  const recipe = recipeOf(base, {
+    global_size: int('global-size', 16),
+    local_size: int('local-size', 8),
+    local_crops_number: int('local-crops', 0, base.local_crops_number),
+    patch_size: int('patch-size', 1),
+  }, where);
+  const { globalSize, localSize, localCropsNumber } = recipe;
+  const grids = tokenGrids(recipe);
   const slotSize = int('slot-size', 1);
   // Trainers refuse a message that decodes to more than MAX_DECODED_BYTES (a decompression-bomb guard).
   const viewSizes = [globalSize, globalSize, ...Array<number>(localCropsNumber).fill(localSize)];
-  const perImage = viewBytesPerSample(viewSizes) + gridBytesPerSample({ viewSizes, overlap: [globalSize / 16, globalSize / 16], localGrid: Math.ceil(localSize / 16) });
+  const perImage = viewBytesPerSample(viewSizes) + gridBytesPerSample({ viewSizes, overlap: [grids.global, grids.global], localGrid: grids.local });
   if (slotSize * perImage > MAX_DECODED_BYTES) {
     throw new ConfigError(
       `${where('slot-size')} ${slotSize} makes messages that decode to ${slotSize * perImage} bytes; trainers refuse more than ${MAX_DECODED_BYTES}, so use at most ${Math.floor(MAX_DECODED_BYTES / perImage)} with these views`,
@@ -144,9 +151,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfi
     maxLag: int('max-lag', 1),
     concurrency: int('concurrency', 1),
     encode: { ...DEFAULT_ENCODE_OPTIONS, codec: codec as ViewCodecName, jpegQuality: int('jpeg-quality', 1) },
-    recipe: { ...base, globalSize, localSize, localCropsNumber },
+    recipe,
     maxPixels: maxPixels ? int('max-pixels', 1) : undefined,
     port: int('port', 0),
     host: str('host'),
   };
+}
+
+/** This service's flag for each training flag it sets. */
+const OWN_FLAG: Partial<Record<keyof ViewFlags, string>> = { global_size: 'global-size', local_size: 'local-size', local_crops_number: 'local-crops', patch_size: 'patch-size' };
+
+function recipeOf(base: ViewFlags, sizes: Partial<ViewFlags>, where: (name: string) => string): ViewRecipe {
+  try {
+    return viewRecipe({ ...base, ...sizes }, (f) => (OWN_FLAG[f] ? where(OWN_FLAG[f]) : `--${f}`));
+  } catch (e) {
+    if (e instanceof FlagError) throw new ConfigError(e.message);
+    throw e;
+  }
 }

@@ -18,3 +18,4 @@ export {
   type DataSource,
   type StoreLocation,
 } from './locations';
+export { viewRecipe, tokenGrids, type ViewRecipe, type ViewFlags, type FlagNamer } from './view-recipe';
