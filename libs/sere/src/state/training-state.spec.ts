@@ -24,6 +24,9 @@ const batch = (i: number) =>
 const step = (t: SereTrainer, i: number) => T.scope(() => t.step(toObjectiveBatch(batch(i), 'cpu'), i, 0)).loss;
 
 describe('training state checkpoints', () => {
+  const liveAtStart = T.liveTensors();
+  afterAll(() => expect(T.liveTensors()).toBe(liveAtStart));
+
   it('resumes exactly: stop after 2 steps, restore into a new trainer, same losses as an uninterrupted run', () => {
     const straight = new SereTrainer(flags, 10);
     const uninterrupted = [0, 1, 2, 3].map((i) => step(straight, i));
@@ -34,7 +37,9 @@ describe('training state checkpoints', () => {
     step(first, 1);
     // A stream position as the Kafka source saves it: nested dicts and a list of them.
     const dataPosition = { epoch: 0, step: 2, source: { topic: 'job.rank0', images_per_epoch: 12, partitions: [{ partition: 0, offset: 7, metadata: '{"v":1}' }] } };
+    const live = T.liveTensors();
     const file = T.writePth(trainingState(first, { epoch: 0, iteration: 2, dataPosition, args: { arch: 'vit_tiny' } }));
+    expect(T.liveTensors()).toBe(live); // saving a checkpoint leaves no tensor behind
     first.dispose();
     const parsed = T.readPth(file, 'checkpoint.pth');
     expect(resumePosition(parsed, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });

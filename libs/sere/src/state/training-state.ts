@@ -44,6 +44,12 @@ function optimizerState(trainer: SereTrainer): T.PthValue {
 }
 
 export function trainingState(trainer: SereTrainer, info: ResumeInfo): T.PthValue {
+  // The value holds copies only (PthTensor data is copied out of libtorch), so one scope
+  // frees every handle made on the way: the step counters and generator states.
+  return T.scope(() => trainingStateIn(trainer, info));
+}
+
+function trainingStateIn(trainer: SereTrainer, info: ResumeInfo): T.PthValue {
   const device = trainer.flags.device;
   const rng: Record<string, T.PthValue> = { cpu: T.toPthTensor(T.scope(() => T.getRngState('cpu'))) };
   if (device !== 'cpu') rng[device] = T.toPthTensor(T.scope(() => T.getRngState(device)));
