@@ -64,7 +64,8 @@ describe('S3Store against SeaweedFS', () => {
     ...extra,
   });
 
-  // The first start on a machine builds SeaweedFS (about 12 minutes on 2 cores).
+  // The first start on a machine fetches the server (seconds), or builds it from source with
+  // SERE_S3_FROM=source (about 12 minutes on 2 cores), hence the long timeout.
   beforeAll(async () => {
     s3 = await ensureS3(S3_PORT);
     raw = rawClient(s3.port);
