@@ -143,12 +143,15 @@ start() {
   # setsid: the broker must outlive the shell (and the test process) that started it.
   # 9>&-: the broker must not inherit the lock, or every later call would wait for it to exit.
   setsid nohup "${JAVA_CMD[@]}" kafka.Kafka "$CONF" >"$LOG_FILE" 2>&1 </dev/null 9>&- &
-  echo $! >"$PID_FILE"
+  local pid=$!
+  echo "$pid" >"$PID_FILE"
   local waited=0
   # The listener opens before the broker has caught up with the controller; the log line
   # is the broker's own word that it serves requests.
   until port_open "$KAFKA_PORT" && grep -q 'Transition from STARTING to STARTED' "$STATE_DIR/server.log" 2>/dev/null; do
-    if ! running_pid >/dev/null; then
+    # kill -0, not running_pid: until setsid execs, the child's command line is still this
+    # script's, and a busy machine can show it to the first check.
+    if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$LOG_FILE" "$STATE_DIR/server.log" 2>/dev/null >&2 || true
       die "Kafka exited during start-up (log: $LOG_FILE, $STATE_DIR/server.log)"
     fi
