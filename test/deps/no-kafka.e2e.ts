@@ -1,13 +1,15 @@
 /**
- * The dataset library is what evaluation and `sere data` need; the broker client belongs to
- * @sere/stream. Loading @sere/dataset in a fresh process must not load kafkajs. A fresh
- * process because jest's module registry is not Node's, and another spec of the same worker
- * may have loaded kafkajs already. @sere/stream, which does load it, shows the check sees it.
+ * The broker client belongs to @sere/stream. The dataset library is what evaluation and
+ * `sere data` need, and evaluation reads image folders and checkpoints: loading @sere/dataset
+ * or @sere/eval in a fresh process must not load kafkajs (evaluation once loaded it through
+ * the data library for one helper). A fresh process because jest's module registry is not
+ * Node's, and another test of the same worker may have loaded kafkajs already. @sere/stream,
+ * which does load it, shows the check sees it.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = path.resolve(__dirname, '../..');
 
 /** The first kafkajs files (at most 3) that requiring `specifier` leaves in Node's module cache. */
 function kafkajsLoadedBy(specifier: string): string[] {
@@ -19,8 +21,8 @@ process.stdout.write(JSON.stringify(loaded.slice(0, 3)));`;
   return JSON.parse(run.stdout) as string[];
 }
 
-it('requiring @sere/dataset does not load kafkajs', () => {
-  expect(kafkajsLoadedBy('@sere/dataset')).toEqual([]);
+it.each(['@sere/dataset', '@sere/eval'])('requiring %s does not load kafkajs', (lib) => {
+  expect(kafkajsLoadedBy(lib)).toEqual([]);
 });
 
 it('requiring @sere/stream does (the check sees kafkajs when it is loaded)', () => {
