@@ -1,39 +1,6 @@
 /** The off-thread worker computes what the trainer computes in-thread, while the main event loop keeps running. */
-import { parseFlags } from '@sere/config';
-import { SereTrainer, toObjectiveBatch, type TrainerFlags } from '@sere/sere';
-import { syntheticSamples } from '@sere/sere/testing';
-import * as T from '@sere/torch';
+import { tinyRun as inThread, tinySamples as samples, tinyTrainerFlags as smallFlags } from '@sere/sere/testing';
 import { StepWorker } from './step-worker';
-
-function smallFlags(): TrainerFlags {
-  const cfg = parseFlags([
-    '--arch', 'vit_tiny', '--batch_size_per_gpu', '2', '--local_crops_number', '3', '--out_dim', '64',
-    '--epochs', '2', '--warmup_epochs', '1', '--warmup_teacher_temp_epochs', '1', '--shared_head', 'true',
-    '--norm_last_layer', 'false', '--clip_grad', '0.3', '--alpha', '0.2', '--beta', '0.5', '--threads', '2',
-    '--pred_ratio', '0', '0.3', '--pred_ratio_var', '0', '0.2',
-  ]);
-  return { ...cfg, arch_spec: { name: 'test', embedDim: 24, depth: 2, numHeads: 2, mlpRatio: 4 }, head_hidden_dim: 32, head_bottleneck_dim: 16 };
-}
-
-function samples(batch: number, seed: number) {
-  return syntheticSamples({
-    batch, localCrops: 3, globalSize: 64, localSize: 32, patchSize: 16, overlapSize: [5, 5],
-    globalScale: [0.4, 1], localScale: [0.05, 0.4], predRatio: [0, 0.3], predRatioVar: [0, 0.2], seed,
-  });
-}
-
-function inThread(flags: TrainerFlags, steps: number): number[] {
-  const trainer = new SereTrainer(flags, 10);
-  const losses: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    T.scope(() => {
-      const m = trainer.step(toObjectiveBatch(samples(2, i), 'cpu'), i, 0);
-      losses.push(m.loss, m.pixel, m.channel);
-    });
-  }
-  trainer.dispose();
-  return losses;
-}
 
 describe('StepWorker', () => {
   it('runs steps off the main thread with the same results, while timers keep firing', async () => {
