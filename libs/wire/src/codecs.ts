@@ -128,6 +128,11 @@ async function encodeJpeg(views: Uint8Array[][], viewSizes: number[], opts: View
   return Buffer.concat(parts);
 }
 
+/** Bytes of the HWC RGB views of one sample. */
+export function viewBytesPerSample(viewSizes: number[]): number {
+  return viewSizes.reduce((t, size) => t + size * size * 3, 0);
+}
+
 /** Returns views[sample][view]; raw views are sub-arrays of `section` (no copy). */
 export async function decodeViews(
   section: Uint8Array,
@@ -135,7 +140,7 @@ export async function decodeViews(
   count: number,
   viewSizes: number[],
 ): Promise<Uint8Array[][]> {
-  const perSample = viewSizes.reduce((s, size) => s + size * size * 3, 0);
+  const perSample = viewBytesPerSample(viewSizes);
   if (codec === 'jpeg') return decodeJpeg(section, count, viewSizes);
   let bytes: Uint8Array = section;
   if (codec === 'deflate') bytes = await inflateAtMost(section, perSample * count, 'views');

@@ -1,7 +1,7 @@
 import * as zlib from 'node:zlib';
 import type { CropRect, MultiCropSample, View } from '@sere/augment';
 import { unpackMask } from './bits';
-import { decodeViews, inflateAtMost } from './codecs';
+import { decodeViews, inflateAtMost, viewBytesPerSample } from './codecs';
 import { WireError } from './errors';
 import {
   CHECKSUM_BYTES,
@@ -34,11 +34,6 @@ export function gridBytesPerSample(info: Pick<MessageInfo, 'viewSizes' | 'overla
   const g = info.localGrid;
   const L = Math.max(info.viewSizes.length - 2, 0);
   return (2 * s1 * s1 * 2 + 2 * s2 * s2 * 2 + 4 * L * g * g * 2) * 4;
-}
-
-/** Bytes of the HWC RGB views of one sample. */
-export function viewBytesPerSample(viewSizes: number[]): number {
-  return viewSizes.reduce((t, size) => t + size * size * 3, 0);
 }
 
 /** A decoded batch: where it sits in the rank's stream, and its samples. */
