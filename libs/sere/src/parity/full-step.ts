@@ -7,7 +7,7 @@
  */
 import * as T from '@sere/torch';
 import { emaUpdate } from '../optimisation/ema';
-import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../objective/ibot-loss';
+import { maskedRows } from '../objective/ibot-loss';
 import { computeObjective } from '../objective/objective';
 import { AdamW, paramGroups } from '../optimisation/adamw';
 import { cancelLastLayerGradients, clipGradientsPerParameter } from '../optimisation/gradients';
@@ -19,6 +19,7 @@ import { VisionTransformer } from '../model/vit';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
+import { ibotLossFromFixture } from './ibot-loss';
 import { gridList, stackGrids } from './sere-loss';
 import { fixtureVitConfig } from './vit-forward';
 
@@ -128,14 +129,7 @@ export function checkFullStep(fx: FixtureNode, device = 'cpu'): Check[] {
       const ib = c.at('ibot');
       const K = h.dim('out_dim');
       const Kp = h.bool('shared_head') || h.bool('shared_head_teacher') ? K : h.dim('patch_out_dim');
-      const loss = own(new IBOTLoss(
-        { ...IBOT_LOSS_DEFAULTS, studentTemp: ib.num('student_temp'), centerMomentum: ib.num('center_momentum'), centerMomentum2: ib.num('center_momentum2'), lambda1: ib.num('lambda1'), lambda2: ib.num('lambda2') },
-        K,
-        Kp,
-        device,
-      ));
-      T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
-      T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+      const loss = own(ibotLossFromFixture(ib, inp, K, Kp, device));
       const epoch = c.int('epoch');
       const nepochs = ib.dim('nepochs');
       if (epoch >= nepochs) c.at('epoch').fail(`an epoch below ibot.nepochs ${nepochs}`);

@@ -5,6 +5,27 @@ import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues } from './fixture-tensor';
 
+/**
+ * An iBOT loss with a fixture config's temperatures, momenta and weights, its centres set to
+ * the inputs' `center_before` / `center2_before` ([1, K], [1, 1, Kp]).
+ */
+export function ibotLossFromFixture(c: FixtureNode, inputs: FixtureNode, K: number, Kp: number, device = 'cpu'): IBOTLoss {
+  const loss = new IBOTLoss(
+    { ...IBOT_LOSS_DEFAULTS, studentTemp: c.num('student_temp'), centerMomentum: c.num('center_momentum'), centerMomentum2: c.num('center_momentum2'), lambda1: c.num('lambda1'), lambda2: c.num('lambda2') },
+    K,
+    Kp,
+    device,
+  );
+  try {
+    T.call('aten::copy_', '', [loss.center, fixtureToTensor(inputs.tensor('center_before', { shape: [1, K] }), device)]);
+    T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inputs.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
+  } catch (e) {
+    loss.dispose();
+    throw e;
+  }
+  return loss;
+}
+
 export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
   const checks: Check[] = [];
   for (const cs of fx.list('cases')) {
@@ -16,15 +37,8 @@ export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
       const pre = `ibot_loss/${cs.str('name')}`;
       const K = c.dim('out_dim');
       const Kp = c.dim('patch_out_dim');
-      const loss = new IBOTLoss(
-        { ...IBOT_LOSS_DEFAULTS, studentTemp: c.num('student_temp'), centerMomentum: c.num('center_momentum'), centerMomentum2: c.num('center_momentum2'), lambda1: c.num('lambda1'), lambda2: c.num('lambda2') },
-        K,
-        Kp,
-        device,
-      );
+      const loss = ibotLossFromFixture(c, inp, K, Kp, device);
       try {
-        T.call('aten::copy_', '', [loss.center, fixtureToTensor(inp.tensor('center_before', { shape: [1, K] }), device)]);
-        T.call('aten::copy_', '', [loss.center2, fixtureToTensor(inp.tensor('center2_before', { shape: [1, 1, Kp] }), device)]);
         const studentPatchFx = inp.tensor('student_patch', { shape: [null, null, Kp] });
         const [twoB, n, k] = studentPatchFx.shape;
         if (twoB % 2) inp.at('student_patch').fail('a first dimension of 2·B (two global crops)');
