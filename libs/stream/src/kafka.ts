@@ -40,11 +40,16 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 const LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
 
-export function kafkaClient(s: KafkaSettings): Kafka {
+/** The settings' brokers; refused when there are none, before kafkajs fails on them later and less clearly. */
+function brokersOf(s: KafkaSettings): string[] {
   if (s.brokers.length === 0) throw new DataError('no Kafka brokers given (expected host:port, e.g. 127.0.0.1:19092)');
+  return s.brokers;
+}
+
+export function kafkaClient(s: KafkaSettings): Kafka {
   return new Kafka({
     clientId: s.clientId ?? 'sere-data',
-    brokers: s.brokers,
+    brokers: brokersOf(s),
     logLevel: LEVELS[s.logLevel ?? 'error'],
     retry: { initialRetryTime: 200, retries: s.retries ?? 10 },
   });
@@ -88,10 +93,9 @@ export interface BrokerProbe {
  * meanwhile.
  */
 export function kafkaProbe(s: KafkaSettings, timeoutMs = 3000): BrokerProbe {
-  if (s.brokers.length === 0) throw new DataError('no Kafka brokers given (expected host:port, e.g. 127.0.0.1:19092)');
   const kafka = new Kafka({
     clientId: `${s.clientId ?? 'sere-data'}-probe`,
-    brokers: s.brokers,
+    brokers: brokersOf(s),
     logLevel: logLevel.NOTHING,
     connectionTimeout: timeoutMs,
     requestTimeout: timeoutMs,
