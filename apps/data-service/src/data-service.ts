@@ -54,8 +54,9 @@ export class DataService {
   /** Indexes the folder and starts streaming in the background; resolves once streaming has begun. */
   async start(): Promise<void> {
     const { cfg } = this;
+    const kafka = { brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` };
     // First answer before anything else, so /ready means something from the first request on.
-    const probe = this.deps.probe ?? kafkaProbe({ brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` });
+    const probe = this.deps.probe ?? kafkaProbe(kafka);
     this.watch = new BrokerWatch(cfg.brokers, probe, this.deps.probeIntervalMs);
     await this.watch.start();
     const broker = this.watch.status();
@@ -66,7 +67,7 @@ export class DataService {
     for (const c of index.emptyClasses) this.log.warn('empty class folder (label kept, no images)', { path: `${index.root}/${c}` });
     for (const f of index.strayFiles) this.log.warn('file outside any class folder ignored', { path: f });
     for (const r of index.repeats) this.log.warn(r.kind === 'loop' ? 'symlink loop not followed' : 'second path to an indexed file left out', { path: r.path, sameAs: r.sameAs });
-    this.transport = this.deps.transport ?? new KafkaProducerTransport(kafkaClient({ brokers: cfg.brokers, prefix: cfg.prefix, clientId: `sere-data-${cfg.replica}` }), { brokers: cfg.brokers, prefix: cfg.prefix });
+    this.transport = this.deps.transport ?? new KafkaProducerTransport(kafkaClient(kafka), kafka);
     this.streamer = new DataStreamer(
       index,
       this.transport,
