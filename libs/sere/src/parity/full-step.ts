@@ -20,7 +20,7 @@ import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
 import { ibotLossFromFixture } from './ibot-loss';
-import { gridList, stackGrids } from './sere-loss';
+import { gridsFromFixture } from './sere-loss';
 import { fixtureVitConfig } from './vit-forward';
 
 function disposeNetwork(net: Network): void {
@@ -86,27 +86,19 @@ function batchFromFixture(fx: FixtureNode, device: string) {
   const img = v.dim('img_size');
   const local = v.dim('local_size');
   const G = img / v.dim('patch_size');
-  const [S1, S2] = c.list('overlap_size').map((s) => s.dim());
-  const s = c.dim('local_global_grid_size');
   const globals = inp.tensors('global_crops', { dtype: 'float32', shape: [B, 3, img, img] });
   if (globals.length !== 2) inp.at('global_crops').fail('a list of 2 crops');
   const locals = inp.tensors('local_crops', { dtype: 'float32', shape: [B, 3, local, local] });
   if (locals.length !== L) inp.at('local_crops').fail(`a list of ${L} crops (config local_crops_number)`);
   const masks = inp.tensors('masks', { dtype: 'bool', shape: [B, G, G] });
   if (masks.length !== 2) inp.at('masks').fail('a list of 2 masks (one per global crop)');
-  const gridsLocal = L ? gridList(inp, 'grid_local', 2 * L, B, s) : [];
-  const gridsGlobal = L ? gridList(inp, 'grid_global', 2 * L, B, s) : [];
+  const { grids } = gridsFromFixture(c, inp, B, L, device);
   return {
     globalCrops: T.cat(globals.map((g) => fixtureToTensor(g, device)), 0),
     localCrops: locals.length ? T.cat(locals.map((g) => fixtureToTensor(g, device)), 0) : null,
     masks: T.cat(masks.map((m) => fixtureToTensor(m, device)), 0),
     rows: maskedRows(masks.map((m) => Uint8Array.from(flatValues(m))), B, device),
-    grids: {
-      global1: stackGrids(gridList(inp, 'grid1', 2, B, S1), device)!,
-      global2: stackGrids(gridList(inp, 'grid2', 2, B, S2), device)!,
-      local: stackGrids(gridsLocal, device),
-      globalSide: stackGrids(gridsGlobal, device),
-    },
+    grids,
   };
 }
 

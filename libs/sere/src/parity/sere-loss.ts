@@ -18,6 +18,27 @@ export function gridList(n: FixtureNode, key: string, count: number, batch: numb
   return grids;
 }
 
+/**
+ * The overlap grids of a fixture (spec §4.2), sizes from its config: grid1 and grid2 of the
+ * global pair and, with local crops, grid_local and grid_global, as lists and stacked.
+ */
+export function gridsFromFixture(c: FixtureNode, inp: FixtureNode, B: number, L: number, device: string) {
+  const [S1, S2] = c.list('overlap_size').map((s) => s.dim());
+  const s = c.dim('local_global_grid_size');
+  const local = L ? gridList(inp, 'grid_local', 2 * L, B, s) : [];
+  const global = L ? gridList(inp, 'grid_global', 2 * L, B, s) : [];
+  return {
+    local,
+    global,
+    grids: {
+      global1: stackGrids(gridList(inp, 'grid1', 2, B, S1), device)!,
+      global2: stackGrids(gridList(inp, 'grid2', 2, B, S2), device)!,
+      local: stackGrids(local, device),
+      globalSide: stackGrids(global, device),
+    },
+  };
+}
+
 /** An integer field that indexes a list of `size`. */
 function index(n: FixtureNode, key: string, size: number): number {
   const i = n.int(key);
@@ -38,8 +59,6 @@ export function checkSereLoss(fx: FixtureNode, device = 'cpu'): Check[] {
     const C = c.dim('channels');
     const N = c.dim('N_global');
     const n = c.dim('n_local');
-    const [S1, S2] = c.list('overlap_size').map((s) => s.dim());
-    const s = c.dim('local_global_grid_size');
     const G = Math.round(Math.sqrt(N));
     const g = Math.round(Math.sqrt(n));
     if (G * G !== N) c.at('N_global').fail('a square token count');
@@ -54,14 +73,7 @@ export function checkSereLoss(fx: FixtureNode, device = 'cpu'): Check[] {
     const studentChannelLocal = rel('student_relation_channel_local', [L * B, C, C], true);
     const teacherPixel = () => rel('teacher_relation_pixel_raw', [2 * B, H, N, N]);
     const teacherChannel = () => rel('teacher_relation_channel', [2 * B, C, C]);
-    const gridLocal = gridList(inp, 'grid_local', 2 * L, B, s);
-    const gridGlobal = gridList(inp, 'grid_global', 2 * L, B, s);
-    const grids = {
-      global1: stackGrids(gridList(inp, 'grid1', 2, B, S1), device)!,
-      global2: stackGrids(gridList(inp, 'grid2', 2, B, S2), device)!,
-      local: stackGrids(gridLocal, device),
-      globalSide: stackGrids(gridGlobal, device),
-    };
+    const { local: gridLocal, global: gridGlobal, grids } = gridsFromFixture(c, inp, B, L, device);
     const cfg = { temperaturePixel: c.num('temperature_pixel'), temperatureChannel: c.num('temperature_channel') };
     const out = within(fx, 'the SERE losses', () => sereLoss(cfg, {
       teacherPixel: teacherPixel(),
