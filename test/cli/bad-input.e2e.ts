@@ -4,32 +4,21 @@
  * trace. Covers the output folder, checkpoints that are not there, the fixture folder and a
  * dataset too small for one batch; test/train/cli-errors.e2e.ts covers the training flags.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '@sere/config';
 import { synthDataset } from '@sere/dataset';
 import { ACCESS_KEY, ensureS3, S3_PORT, SECRET_KEY, type S3Server } from '../store/s3-harness';
-import { SERE, TINY_FLAGS } from '../support/tiny-run';
+import { runSere as sere, type SereRun } from '../support/run-sere';
+import { TINY_FLAGS } from '../support/tiny-run';
 
 jest.setTimeout(180_000);
 
 const TINY = [...TINY_FLAGS, '--epochs', '1', '--saveckp_freq', '0'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sere(args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [SERE, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 /** Exit `code` and one line on stderr, `sere <command>: ...`, matching every pattern. */
-function expectRefused(r: Run, command: string, ...patterns: RegExp[]): void {
+function expectRefused(r: SereRun, command: string, ...patterns: RegExp[]): void {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: EXIT.refused, stderr: expect.stringMatching(new RegExp(`^sere ${command}: [^\\n]+\\n$`)) });
   for (const p of patterns) expect(r.stderr).toMatch(p);
   expect(r.stderr + r.stdout).not.toMatch(/\n\s+at .+:\d+:\d+|EEXIST|ENOTDIR|ENOENT|SERE_DEBUG/);

@@ -2,19 +2,16 @@
  * `sere train` meeting a checkpoint without its checksum file in the output folder (copied
  * in from elsewhere): the refusal names the flag that accepts it, and that flag works.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthDataset } from '@sere/dataset';
-import { SERE, TINY_FLAGS } from '../support/tiny-run';
+import { runSere } from '../support/run-sere';
+import { TINY_FLAGS } from '../support/tiny-run';
 
 jest.setTimeout(180_000);
 
-const sere = (args: string[]) => {
-  const r = spawnSync(process.execPath, [SERE, 'train', ...TINY_FLAGS, '--saveckp_freq', '0', ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const sere = (args: string[]) => runSere(['train', ...TINY_FLAGS, '--saveckp_freq', '0', ...args]);
 
 describe('a checkpoint without its checksum file', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-unchecked-'));

@@ -2,30 +2,22 @@
  * `sere train` given bad input, as a user meets it: a process, its exit code and the one
  * message it prints. No stack traces, and what was already written stays as it was.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthDataset } from '@sere/dataset';
-import { SERE, TINY_FLAGS } from '../support/tiny-run';
+import { runSere, type SereRun } from '../support/run-sere';
+import { TINY_FLAGS } from '../support/tiny-run';
 
 jest.setTimeout(180_000);
 
 const TINY = [...TINY_FLAGS, '--epochs', '2', '--saveckp_freq', '0'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sere(args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [SERE, 'train', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sere = (args: string[], env: Record<string, string> = {}) => runSere(['train', ...args], env);
 
 /** One line on stderr that says what is wrong, and no stack trace. */
-function expectMessage(r: Run, code: number, ...patterns: RegExp[]): void {
+function expectMessage(r: SereRun, code: number, ...patterns: RegExp[]): void {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code, stderr: expect.stringMatching(/^sere train: .+\n$/) });
   for (const p of patterns) expect(r.stderr).toMatch(p);
   expect(r.stderr + r.stdout).not.toMatch(/\n\s+at .+:\d+:\d+/);
