@@ -1,8 +1,10 @@
+import type { GetOptions } from '@sere/store';
+
 /** What a training run needs from a checkpoint store (local folder or S3; see libs/store). */
 export interface RunStore {
   put(name: string, bytes: Buffer): Promise<void>;
-  /** verify 'if-present' accepts files written elsewhere (no checksum alongside); uncheckedHint says how, in a refusal. */
-  get(name: string, options?: { verify?: 'required' | 'if-present'; uncheckedHint?: string }): Promise<Buffer>;
+  /** verify 'if-present' accepts files written elsewhere (no checksum alongside); see GetOptions. */
+  get(name: string, options?: GetOptions): Promise<Buffer>;
   exists(name: string): Promise<boolean>;
   /** Appends to a log file (on object stores, to its last segment; see libs/store). */
   append(name: string, text: string): Promise<void>;
