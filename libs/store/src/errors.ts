@@ -68,6 +68,16 @@ export function errnoOf(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * Refuses to cut a log of `size` bytes back to `length` unless it is a whole number of them:
+ * a longer cut would pad the log (truncate(2) pads with zeros) instead of shortening it.
+ */
+export function checkLogCut(location: string, length: number, size: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > size) {
+    throw new StoreError('invalid', location, 'append', `cannot cut ${location} back to ${length} bytes: it holds ${size}`);
+  }
+}
+
 /** Maps a file-system error to a StoreError; `after` is appended (e.g. what was kept intact). */
 export function fromFsError(e: unknown, location: string, operation: StoreOperation, after = ''): StoreError {
   if (e instanceof StoreError) return e;

@@ -14,7 +14,7 @@
  */
 import * as path from 'node:path';
 import { checksumLine, parseChecksumLine, sha256Hex } from './checksum';
-import { errnoOf, fromFsError, StoreError, type StoreOperation } from './errors';
+import { checkLogCut, errnoOf, fromFsError, StoreError, type StoreOperation } from './errors';
 import { nodeFs, type FsLayer } from './fs-layer';
 import { CHECKSUM_SUFFIX, isStoreInternal, nameProblem, PENDING_SUFFIX } from './names';
 import type { CheckpointStore, GetOptions } from './store';
@@ -199,10 +199,7 @@ export class LocalStore implements CheckpointStore {
     const file = this.file(name, 'append');
     try {
       const size = (await this.fs.stat(file)).size;
-      // truncate(2) would pad a longer length with zeros.
-      if (!Number.isInteger(length) || length < 0 || length > size) {
-        throw new StoreError('invalid', file, 'append', `cannot cut ${file} back to ${length} bytes: it holds ${size}`);
-      }
+      checkLogCut(file, length, size);
       if (length === size) return;
       await this.removeQuietly(file + CHECKSUM_SUFFIX, file + PENDING_SUFFIX);
       await this.fs.truncate(file, length);

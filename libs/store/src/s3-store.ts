@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { sha256Hex } from './checksum';
 import { parseEndpoint } from './endpoint';
-import { StoreError, verb, type StoreOperation } from './errors';
+import { checkLogCut, StoreError, verb, type StoreOperation } from './errors';
 import { isStoreInternal, logSegmentIndex, logSegmentName, nameProblem } from './names';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import { classifyS3 } from './s3-errors';
@@ -280,10 +280,7 @@ export class S3Store implements CheckpointStore {
     this.key(name, 'append');
     this.tails.delete(name);
     const segments = await this.segments(name, 'append');
-    const total = segments.reduce((n, s) => n + s.size, 0);
-    if (!Number.isInteger(length) || length < 0 || length > total) {
-      throw new StoreError('invalid', this.describe(name), 'append', `cannot cut ${this.describe(name)} back to ${length} bytes: it holds ${total}`);
-    }
+    checkLogCut(this.describe(name), length, segments.reduce((n, s) => n + s.size, 0));
     let start = 0;
     const cut = segments.findIndex((s) => (start += s.size) > length);
     if (cut < 0) return;
