@@ -24,9 +24,9 @@ export async function withLocalCheckpoint<T>(location: string, use: (file: strin
 
 /**
  * A checkpoint path usable by the file-based loaders (S3 objects are downloaded first, into
- * a temporary folder the caller must remove: use withLocalCheckpoint).
+ * a temporary folder that withLocalCheckpoint removes; hence not exported).
  */
-export async function fetchToLocal(location: string, flag = '--checkpoint'): Promise<string> {
+async function fetchToLocal(location: string, flag = '--checkpoint'): Promise<string> {
   if (!location.startsWith('s3://')) {
     if (!fs.existsSync(location)) throw new FlagError(`${flag} ${location}: no such file`, flag);
     if (!fs.statSync(location).isFile()) throw new FlagError(`${flag} ${location}: is a folder, not a checkpoint file`, flag);
