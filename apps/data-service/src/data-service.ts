@@ -17,7 +17,7 @@ import {
 } from '@sere/stream';
 import type { ServiceConfig } from './config';
 import { DataServiceMetrics } from './metrics';
-import { BrokerWatch, type BrokerStatus } from './readiness';
+import { BrokerWatch, unanswered, type BrokerStatus } from './readiness';
 
 export interface Health {
   ok: boolean;
@@ -110,7 +110,7 @@ export class DataService {
   }
 
   ready(): Readiness {
-    const broker = this.watch?.status() ?? { brokers: this.cfg.brokers, reachable: null, since: new Date().toISOString(), lastError: null, lastErrorAt: null, checkedAt: null };
+    const broker = this.watch?.status() ?? unanswered(this.cfg.brokers, new Date());
     const streamer = this.streamer?.status().state ?? 'idle';
     return { ready: broker.reachable === true && streamer !== 'failed', broker, streamer };
   }

@@ -19,6 +19,11 @@ export interface BrokerStatus {
   checkedAt: string | null;
 }
 
+/** What is known before the first answer: nothing yet, since `at`. */
+export function unanswered(brokers: string[], at: Date): BrokerStatus {
+  return { brokers: [...brokers], reachable: null, since: at.toISOString(), lastError: null, lastErrorAt: null, checkedAt: null };
+}
+
 export class BrokerWatch {
   private state: BrokerStatus;
   private timer: NodeJS.Timeout | null = null;
@@ -31,7 +36,7 @@ export class BrokerWatch {
     private readonly intervalMs = 5000,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.state = { brokers: [...brokers], reachable: null, since: this.now().toISOString(), lastError: null, lastErrorAt: null, checkedAt: null };
+    this.state = unanswered(brokers, this.now());
   }
 
   /** Asks once, then every intervalMs after each answer; resolves after the first answer. */
