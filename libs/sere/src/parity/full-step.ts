@@ -12,7 +12,6 @@ import { computeObjective } from '../objective/objective';
 import { AdamW, paramGroups } from '../optimisation/adamw';
 import { cancelLastLayerGradients, clipGradientsPerParameter } from '../optimisation/gradients';
 import { namedParameters, Network, Networks } from '../model/networks';
-import { teacherTempSchedule } from '../optimisation/schedules';
 import { lossWeights } from '../objective/sere-loss';
 import { HeadConfig, IBOTHead } from '../model/ibot-head';
 import { VisionTransformer } from '../model/vit';
@@ -20,6 +19,7 @@ import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
 import { ibotLossFromFixture } from './ibot-loss';
+import { fixtureTeacherTemps } from './schedules';
 import { gridsFromFixture } from './sere-loss';
 import { fixtureVitConfig } from './vit-forward';
 
@@ -125,10 +125,8 @@ export function checkFullStep(fx: FixtureNode, device = 'cpu'): Check[] {
       const epoch = c.int('epoch');
       const nepochs = ib.dim('nepochs');
       if (epoch >= nepochs) c.at('epoch').fail(`an epoch below ibot.nepochs ${nepochs}`);
-      const temps = within(ib, 'the teacher temperature schedules', () => ({
-        teacherTemp: teacherTempSchedule(ib.num('warmup_teacher_temp'), ib.num('teacher_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs)[epoch],
-        teacherPatchTemp: teacherTempSchedule(ib.num('warmup_teacher_patch_temp'), ib.num('teacher_patch_temp'), ib.int('warmup_teacher_temp_epochs'), nepochs, ib.int('mim_start_epoch'))[epoch],
-      }));
+      const [teacherTemps, teacherPatchTemps] = within(ib, 'the teacher temperature schedules', () => fixtureTeacherTemps(ib, nepochs, ib.int('mim_start_epoch')));
+      const temps = { teacherTemp: teacherTemps[epoch], teacherPatchTemp: teacherPatchTemps[epoch] };
       const sere = c.at('sere');
       const objectiveConfig = {
         temperaturePixel: sere.num('temperature_pixel'),

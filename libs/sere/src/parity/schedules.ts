@@ -30,6 +30,17 @@ function series(n: FixtureNode, key: string, count: number): FixtureTensor {
   return t;
 }
 
+/**
+ * The teacher's class and patch temperatures per epoch from a record's warm-up fields (the
+ * same names in schedules.json and full_step.json); the patch warm-up starts at `patchStart`.
+ */
+export function fixtureTeacherTemps(n: FixtureNode, epochs: number, patchStart: number): [Float64Array, Float64Array] {
+  return [
+    teacherTempSchedule(n.num('warmup_teacher_temp'), n.num('teacher_temp'), n.int('warmup_teacher_temp_epochs'), epochs),
+    teacherTempSchedule(n.num('warmup_teacher_patch_temp'), n.num('teacher_patch_temp'), n.int('warmup_teacher_temp_epochs'), epochs, patchStart),
+  ];
+}
+
 export function checkSchedules(fx: FixtureNode): Check[] {
   const checks: Check[] = [];
   for (const r of fx.list('recipes')) {
@@ -52,10 +63,7 @@ export function checkSchedules(fx: FixtureNode): Check[] {
     checks.push(checkRelative(`schedules/${name}/wd`, (i) => wd[its[i]], series(r, 'wd', its.length)));
     checks.push(checkRelative(`schedules/${name}/momentum`, (i) => mom[its[i]], series(r, 'momentum', its.length)));
     const start = p.opt('pred_start_epoch')?.int() ?? 0;
-    const [tt, tp] = within(p, 'the temperature schedules', () => [
-      teacherTempSchedule(p.num('warmup_teacher_temp'), p.num('teacher_temp'), p.int('warmup_teacher_temp_epochs'), epochs),
-      teacherTempSchedule(p.num('warmup_teacher_patch_temp'), p.num('teacher_patch_temp'), p.int('warmup_teacher_temp_epochs'), epochs, start),
-    ]);
+    const [tt, tp] = within(p, 'the temperature schedules', () => fixtureTeacherTemps(p, epochs, start));
     checks.push(checkRelative(`schedules/${name}/teacher_temp`, (i) => tt[i], series(r, 'teacher_temp_per_epoch', epochs)));
     checks.push(checkRelative(`schedules/${name}/teacher_patch_temp`, (i) => tp[i], series(r, 'teacher_patch_temp_per_epoch', epochs)));
   }
@@ -68,10 +76,7 @@ export function checkSchedules(fx: FixtureNode): Check[] {
   const t = fx.opt('temperature_small');
   if (t) {
     const epochs = t.dim('nepochs');
-    const [tt, tp] = within(t, 'the temperature schedules', () => [
-      teacherTempSchedule(t.num('warmup_teacher_temp'), t.num('teacher_temp'), t.int('warmup_teacher_temp_epochs'), epochs),
-      teacherTempSchedule(t.num('warmup_teacher_patch_temp'), t.num('teacher_patch_temp'), t.int('warmup_teacher_temp_epochs'), epochs, t.int('mim_start_epoch')),
-    ]);
+    const [tt, tp] = within(t, 'the temperature schedules', () => fixtureTeacherTemps(t, epochs, t.int('mim_start_epoch')));
     checks.push(checkRelative('schedules/temperature_small/teacher_temp', (i) => tt[i], series(t, 'teacher_temp_per_epoch', epochs)));
     checks.push(checkRelative('schedules/temperature_small/teacher_patch_temp', (i) => tp[i], series(t, 'teacher_patch_temp_per_epoch', epochs)));
   }
