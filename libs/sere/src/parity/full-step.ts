@@ -214,8 +214,10 @@ function checkOptimiserStep(fx: FixtureNode, ours: Map<string, boolean>, device:
         const pre = `full_step/step/${name}`;
         const before = st.tensor('param_before');
         const p = fixtureToTensor(before, device);
+        const frozen = isFrozenEntry(st);
         let group: [string, T.Tensor][];
-        if (isFrozenEntry(st)) {
+        let regularized = false;
+        if (frozen) {
           // Frozen here too, so our parameter groups leave it out and AdamW never touches it.
           const trainable = ours.get(name);
           checks.push({ name: `${pre}/frozen`, maxAbs: trainable === false ? 0 : Infinity, bound: 0, ok: trainable === false, detail: trainable === undefined ? 'no such student parameter' : 'trainable here' });
@@ -232,10 +234,10 @@ function checkOptimiserStep(fx: FixtureNode, ours: Map<string, boolean>, device:
           if (st.bool('grad_cancelled')) p.grad = null;
           const kind = st.str('group');
           if (kind !== 'regularized' && kind !== 'not_regularized') st.at('group').fail("'regularized' or 'not_regularized'");
+          regularized = kind === 'regularized';
           group = [[name, p]];
         }
-        const regularized = !isFrozenEntry(st) && st.str('group') === 'regularized';
-        const prior = isFrozenEntry(st) ? null : st.opt('adam_state_before');
+        const prior = frozen ? null : st.opt('adam_state_before');
         // Read before anything is kept, so that a malformed entry leaves nothing behind.
         const priorState = prior && {
           step: prior.int('step'),
