@@ -20,40 +20,38 @@ namespace sere {
 
 Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, "fromBuffer", [&]() -> Napi::Value {
-    if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer()) throw std::invalid_argument("expected a typed array or ArrayBuffer");
-    const uint8_t* data;
-    size_t bytes;
-    if (info[0].IsTypedArray()) {
-      auto ta = info[0].As<Napi::TypedArray>();
-      data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-      bytes = ta.ByteLength();
-    } else {
-      auto ab = info[0].As<Napi::ArrayBuffer>();
-      data = static_cast<const uint8_t*>(ab.Data());
-      bytes = ab.ByteLength();
-    }
-    auto shape_js = info[1].As<Napi::Array>();
-    std::vector<int64_t> shape(shape_js.Length());
-    int64_t numel = 1;
-    for (uint32_t i = 0; i < shape_js.Length(); i++) {
-      shape[i] = shape_js.Get(i).As<Napi::Number>().Int64Value();
-      if (shape[i] < 0) throw std::invalid_argument("negative dimension in shape");
-      numel *= shape[i];
-    }
-    at::ScalarType dtype = parse_dtype(info[2].ToString().Utf8Value());
-    size_t need = size_t(numel) * c10::elementSize(dtype);
-    if (need != bytes)
-      throw std::invalid_argument("buffer holds " + std::to_string(bytes) + " bytes but shape " + c10::str(c10::IntArrayRef(shape)) + " of " +
-                                  dtype_name(dtype) + " needs " + std::to_string(need));
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-    if (bytes) std::memcpy(t.data_ptr(), data, bytes);
-    if (info.Length() > 3 && info[3].IsString()) {
-      c10::Device dev(info[3].ToString().Utf8Value());
-      if (!dev.is_cpu()) t = t.to(dev);
-    }
-    return TensorHandle::Wrap(env, t);
-  });
+  if (!info[0].IsTypedArray() && !info[0].IsArrayBuffer()) throw std::invalid_argument("expected a typed array or ArrayBuffer");
+  const uint8_t* data;
+  size_t bytes;
+  if (info[0].IsTypedArray()) {
+    auto ta = info[0].As<Napi::TypedArray>();
+    data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    bytes = ta.ByteLength();
+  } else {
+    auto ab = info[0].As<Napi::ArrayBuffer>();
+    data = static_cast<const uint8_t*>(ab.Data());
+    bytes = ab.ByteLength();
+  }
+  auto shape_js = info[1].As<Napi::Array>();
+  std::vector<int64_t> shape(shape_js.Length());
+  int64_t numel = 1;
+  for (uint32_t i = 0; i < shape_js.Length(); i++) {
+    shape[i] = shape_js.Get(i).As<Napi::Number>().Int64Value();
+    if (shape[i] < 0) throw std::invalid_argument("negative dimension in shape");
+    numel *= shape[i];
+  }
+  at::ScalarType dtype = parse_dtype(info[2].ToString().Utf8Value());
+  size_t need = size_t(numel) * c10::elementSize(dtype);
+  if (need != bytes)
+    throw std::invalid_argument("buffer holds " + std::to_string(bytes) + " bytes but shape " + c10::str(c10::IntArrayRef(shape)) + " of " +
+                                dtype_name(dtype) + " needs " + std::to_string(need));
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  if (bytes) std::memcpy(t.data_ptr(), data, bytes);
+  if (info.Length() > 3 && info[3].IsString()) {
+    c10::Device dev(info[3].ToString().Utf8Value());
+    if (!dev.is_cpu()) t = t.to(dev);
+  }
+  return TensorHandle::Wrap(env, t);
 }
 
 Napi::Value Counts(const Napi::CallbackInfo& info) {
@@ -73,67 +71,55 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
 Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); }
 
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "manualSeed", [&]() -> Napi::Value {
-    at::manual_seed(uint64_t(info[0].As<Napi::Number>().Int64Value()));
-    return info.Env().Undefined();
-  });
+  at::manual_seed(uint64_t(info[0].As<Napi::Number>().Int64Value()));
+  return info.Env().Undefined();
 }
 
 // Generator state of a device's default generator as a uint8 tensor, for exact resume.
 Napi::Value GetRngState(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "getRngState", [&]() -> Napi::Value {
-    c10::Device dev(info[0].ToString().Utf8Value());
-    auto gen = at::globalContext().defaultGenerator(dev);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    return TensorHandle::Wrap(info.Env(), gen.get_state());
-  });
+  c10::Device dev(info[0].ToString().Utf8Value());
+  auto gen = at::globalContext().defaultGenerator(dev);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return TensorHandle::Wrap(info.Env(), gen.get_state());
 }
 
 Napi::Value SetRngState(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "setRngState", [&]() -> Napi::Value {
-    c10::Device dev(info[0].ToString().Utf8Value());
-    auto gen = at::globalContext().defaultGenerator(dev);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(TensorHandle::Get(info[1], "setRngState"));
-    return info.Env().Undefined();
-  });
+  c10::Device dev(info[0].ToString().Utf8Value());
+  auto gen = at::globalContext().defaultGenerator(dev);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(TensorHandle::Get(info[1], "setRngState"));
+  return info.Env().Undefined();
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "setNumThreads", [&]() -> Napi::Value {
-    at::set_num_threads(int(info[0].As<Napi::Number>().Int32Value()));
-    return info.Env().Undefined();
-  });
+  at::set_num_threads(int(info[0].As<Napi::Number>().Int32Value()));
+  return info.Env().Undefined();
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
 // setAutocast(enabled, dtype): CUDA autocast with fp16 or bf16, like torch.autocast('cuda').
 Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "setAutocast", [&]() -> Napi::Value {
-    bool on = info[0].ToBoolean().Value();
-    at::ScalarType dt = info.Length() > 1 && info[1].IsString() ? parse_dtype(info[1].ToString().Utf8Value()) : at::kHalf;
+  bool on = info[0].ToBoolean().Value();
+  at::ScalarType dt = info.Length() > 1 && info[1].IsString() ? parse_dtype(info[1].ToString().Utf8Value()) : at::kHalf;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, on);
-    at::autocast::set_autocast_dtype(at::kCUDA, dt);
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+  at::autocast::set_autocast_dtype(at::kCUDA, dt);
 #else
-    at::autocast::set_enabled(on);
-    at::autocast::set_autocast_gpu_dtype(dt);
+  at::autocast::set_enabled(on);
+  at::autocast::set_autocast_gpu_dtype(dt);
 #endif
-    if (!on) at::autocast::clear_cache();
-    return info.Env().Undefined();
-  });
+  if (!on) at::autocast::clear_cache();
+  return info.Env().Undefined();
 }
 
 // TF32 tensor-core maths for fp32 matmuls and convolutions (CUDA only). Parity checks turn
 // it off: TF32 rounds inputs to 10 mantissa bits.
 Napi::Value SetAllowTF32(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "setAllowTF32", [&]() -> Napi::Value {
-    bool on = info[0].ToBoolean().Value();
-    at::globalContext().setAllowTF32CuBLAS(on);
-    at::globalContext().setAllowTF32CuDNN(on);
-    return info.Env().Undefined();
-  });
+  bool on = info[0].ToBoolean().Value();
+  at::globalContext().setAllowTF32CuBLAS(on);
+  at::globalContext().setAllowTF32CuDNN(on);
+  return info.Env().Undefined();
 }
 
 Napi::Value ClearAutocastCache(const Napi::CallbackInfo& info) {
@@ -168,10 +154,8 @@ Napi::Value CudaDeviceName(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "synchronize", [&]() -> Napi::Value {
-    if (torch::cuda::device_count() > 0) torch::cuda::synchronize();
-    return info.Env().Undefined();
-  });
+  if (torch::cuda::device_count() > 0) torch::cuda::synchronize();
+  return info.Env().Undefined();
 }
 
 // {allocated, peak, reserved} bytes of the CUDA caching allocator; null without CUDA.
