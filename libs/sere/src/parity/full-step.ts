@@ -13,11 +13,12 @@ import { AdamW, paramGroups } from '../optimisation/adamw';
 import { cancelLastLayerGradients, clipGradientsPerParameter } from '../optimisation/gradients';
 import { namedParameters, Network, Networks } from '../model/networks';
 import { lossWeights } from '../objective/sere-loss';
-import { HeadConfig, IBOTHead } from '../model/ibot-head';
+import { IBOTHead } from '../model/ibot-head';
 import { VisionTransformer } from '../model/vit';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
+import { fixtureHeadConfig } from './head-forward';
 import { ibotLossFromFixture } from './ibot-loss';
 import { fixtureTeacherTemps } from './schedules';
 import { gridsFromFixture } from './sere-loss';
@@ -32,20 +33,10 @@ function networksFromFixture(fx: FixtureNode, device: string): Networks {
   const c = fx.at('config');
   const base = fixtureVitConfig(c.at('vit'), { localHeads: c.int('local_crops_number') > 0 });
   const h = c.at('head');
-  const head = (shared: boolean, norm: boolean): HeadConfig => ({
-    inDim: base.embedDim,
-    outDim: h.dim('out_dim'),
-    patchOutDim: h.dim('patch_out_dim'),
-    hiddenDim: h.dim('hidden_dim'),
-    bottleneckDim: h.dim('bottleneck_dim'),
-    nlayers: h.dim('nlayers'),
-    sharedHead: shared,
-    normLastLayer: norm,
-  });
   const build = (maskedEmbed: boolean, shared: string, norm: string, weights: string): Network => {
     const net = {
       backbone: VisionTransformer.create({ ...base, maskedEmbed }, device),
-      head: IBOTHead.create(head(h.bool(shared), h.bool(norm)), device),
+      head: IBOTHead.create(fixtureHeadConfig(h, base.embedDim, h.bool(shared), h.bool(norm)), device),
     };
     try {
       loadFixtureWeights(fx.at(weights), [['backbone.', net.backbone.params], ['head.', net.head.params]], device);

@@ -1,25 +1,30 @@
 /** Parity of the iBOT head with head_forward.json (spec §2). */
 import * as T from '@sere/torch';
-import { IBOTHead } from '../model/ibot-head';
+import { HeadConfig, IBOTHead } from '../model/ibot-head';
 import { Check, checkClose } from './compare';
 import { FixtureError, FixtureNode, within } from './fixture-node';
 import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';
 
+/**
+ * The head a fixture head config describes. Its input width and its sharing and
+ * normalisation flags come from the caller: full_step.json keeps them elsewhere or per network.
+ */
+export function fixtureHeadConfig(c: FixtureNode, inDim: number, sharedHead: boolean, normLastLayer: boolean): HeadConfig {
+  return {
+    inDim,
+    outDim: c.dim('out_dim'),
+    patchOutDim: c.dim('patch_out_dim'),
+    hiddenDim: c.dim('hidden_dim'),
+    bottleneckDim: c.dim('bottleneck_dim'),
+    nlayers: c.dim('nlayers'),
+    sharedHead,
+    normLastLayer,
+  };
+}
+
 /** Builds a head of a fixture head config and loads its weights (names as the reference state dict). */
 export function headFromFixture(c: FixtureNode, weights: FixtureNode, device = 'cpu'): IBOTHead {
-  const head = IBOTHead.create(
-    {
-      inDim: c.dim('in_dim'),
-      outDim: c.dim('out_dim'),
-      patchOutDim: c.dim('patch_out_dim'),
-      hiddenDim: c.dim('hidden_dim'),
-      bottleneckDim: c.dim('bottleneck_dim'),
-      nlayers: c.dim('nlayers'),
-      sharedHead: c.bool('shared_head'),
-      normLastLayer: c.bool('norm_last_layer'),
-    },
-    device,
-  );
+  const head = IBOTHead.create(fixtureHeadConfig(c, c.dim('in_dim'), c.bool('shared_head'), c.bool('norm_last_layer')), device);
   try {
     loadFixtureWeights(weights, [['', head.params]], device);
   } catch (e) {
