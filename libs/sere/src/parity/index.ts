@@ -73,8 +73,3 @@ export function fixtureSet(dir: string): FixtureSet {
   if (!present.length) throw new FlagError(`fixture folder '${dir}' holds none of ${names.join(', ')}`);
   return { files: present.map((f) => path.join(dir, f)), absent: names.filter((f) => !present.includes(f)) };
 }
-
-/** All known fixture files present in dir; a dir with none of them is an error. */
-export function fixtureFiles(dir: string): string[] {
-  return fixtureSet(dir).files;
-}

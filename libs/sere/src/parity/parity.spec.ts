@@ -4,13 +4,13 @@
  */
 import * as path from 'path';
 import * as T from '@sere/torch';
-import { FIXTURE_CHECKS, fixtureFiles, fixtureSet, formatCheck, verifyFixtureFile } from './index';
+import { FIXTURE_CHECKS, fixtureSet, formatCheck, verifyFixtureFile } from './index';
 
 const dir = process.env.SERE_FIXTURES_DIR ?? path.resolve(__dirname, '../../../../test/fixtures/reference');
 
 describe(`parity with the reference fixtures in ${dir}`, () => {
   it('finds every fixture file', () => {
-    expect(fixtureFiles(dir).map((f) => path.basename(f)).sort()).toEqual(Object.keys(FIXTURE_CHECKS).sort());
+    expect(fixtureSet(dir).files.map((f) => path.basename(f)).sort()).toEqual(Object.keys(FIXTURE_CHECKS).sort());
   });
 
   for (const file of Object.keys(FIXTURE_CHECKS)) {
