@@ -7,7 +7,7 @@
  * prints its message and exits with that code. Anything else is a bug: exit 1, and the
  * stack trace with SERE_DEBUG=1.
  */
-import { EXIT, exitCodeOf, formatExitCodes, type ExitName } from '@sere/config';
+import { EXIT, exitCodeOf, formatExitCodes, formatTrainHelp, type ExitName } from '@sere/config';
 import { type CommandHelp, formatCommandHelp } from './help/command-help';
 import { UsageError } from './usage';
 
@@ -29,7 +29,7 @@ const commands: Record<string, Command> = {
   },
   train: {
     summary: 'pretrain a ViT with iBOT + SERE (the reference training flags; --help lists them)',
-    help: () => texts().trainHelp(),
+    help: () => formatTrainHelp(),
     run: (argv) => require('./commands/train').train(argv),
   },
   eval: {

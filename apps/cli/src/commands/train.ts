@@ -2,16 +2,11 @@
  * sere train [reference training flags] [--device] [--precision] [--data] [--store] ...
  * The run itself is @sere/train's trainCommand, shared with the trainer's entry point
  * (apps/trainer): Ctrl-C finishes the current step, saves a checkpoint and exits, and
- * running the same command again continues from it.
+ * running the same command again continues from it. `--help` never gets here: main
+ * answers it from libs/config's formatTrainHelp without loading the run loop.
  */
-import { EXIT, wantsHelp } from '@sere/config';
 import { trainCommand } from '@sere/train';
-import { trainHelp } from '../help/texts';
 
 export async function train(argv: string[]): Promise<number> {
-  if (wantsHelp(argv)) {
-    process.stdout.write(trainHelp());
-    return EXIT.ok;
-  }
   return trainCommand(argv, { program: 'sere train' });
 }

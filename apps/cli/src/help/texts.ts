@@ -1,9 +1,9 @@
 /**
- * The help of the commands other than `sere data` (./data.ts), kept apart from the commands
- * so that `sere eval --help` and `sere verify-fixtures --help` answer without loading
- * libtorch or the image decoder.
+ * The help of the commands other than `sere data` (./data.ts) and `sere train` (libs/config's
+ * formatTrainHelp, shared with apps/trainer), kept apart from the commands so that
+ * `sere eval --help` and `sere verify-fixtures --help` answer without loading libtorch or
+ * the image decoder.
  */
-import { formatTrainHelp, TRAIN_EXITS } from '@sere/config';
 import { type CommandHelp, STORE_EXITS } from './command-help';
 
 export const DEMO_HELP: CommandHelp = {
@@ -21,17 +21,6 @@ export const DEMO_HELP: CommandHelp = {
   ],
   exits: ['ok', 'failed', 'refused', 'diverged', ...STORE_EXITS],
 };
-
-export const TRAIN_HELP: CommandHelp = {
-  name: 'train',
-  usage: 'sere train [flags]',
-  exits: TRAIN_EXITS,
-};
-
-/** `sere train --help`: every flag by section, then the exit codes (libs/config, shared with apps/trainer). */
-export function trainHelp(): string {
-  return formatTrainHelp();
-}
 
 export const EVAL_HELP: CommandHelp = {
   name: 'eval',
