@@ -3,7 +3,7 @@
  * (name, largest deviation, the bound it had to meet).
  */
 import * as T from '@sere/torch';
-import { FixtureTensor, flatValues } from './fixture-tensor';
+import { FixtureTensor } from './fixture-tensor';
 
 export interface Check {
   name: string;
@@ -15,9 +15,9 @@ export interface Check {
   detail?: string;
 }
 
-function values(x: T.Tensor | FixtureTensor | ArrayLike<number>, where: string): ArrayLike<number> {
+function values(x: T.Tensor | FixtureTensor | ArrayLike<number>): ArrayLike<number> {
   if (x instanceof T.Tensor) return T.scope(() => x.detach().to({ dtype: 'float64' }).data() as Float64Array);
-  if ((x as FixtureTensor).shape && (x as FixtureTensor).dtype) return flatValues(x as FixtureTensor, where);
+  if ((x as FixtureTensor).shape && (x as FixtureTensor).dtype) return (x as FixtureTensor).values;
   return x as ArrayLike<number>;
 }
 
@@ -45,8 +45,8 @@ export function checkClose(
 ): Check {
   const bad = shapeMismatch(name, shapeOf(actual), shapeOf(expected));
   if (bad) return bad;
-  const a = values(actual, name);
-  const b = values(expected, name);
+  const a = values(actual);
+  const b = values(expected);
   if (a.length !== b.length) return { name, maxAbs: Infinity, bound: 0, ok: false, detail: `${a.length} values vs ${b.length}` };
   let maxAbs = 0;
   let worstBound = atol;
@@ -75,8 +75,8 @@ export function checkGradient(
 ): Check {
   const bad = shapeMismatch(name, shapeOf(actual), shapeOf(expected));
   if (bad) return bad;
-  const a = values(actual, name);
-  const b = values(expected, name);
+  const a = values(actual);
+  const b = values(expected);
   let maxAbs = 0;
   let scale = 0;
   for (let i = 0; i < a.length; i++) {

@@ -23,8 +23,8 @@ export interface FixtureTensor {
   shape: number[];
   data: unknown;
   /** Where it was read (e.g. `inputs.masks[0]`). */
-  path?: string;
-  values?: number[];
+  path: string;
+  values: number[];
 }
 
 export interface TensorSpec {

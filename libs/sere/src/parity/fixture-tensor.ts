@@ -9,15 +9,9 @@ import { ParamStore } from '../model/params';
 
 export type { FixtureTensor } from './fixture-node';
 
-/** Flattens nested row-major data, checking it matches the declared shape (read once by FixtureNode). */
-export function flatValues(t: FixtureTensor, where = t.path ?? 'tensor'): number[] {
-  if (t.values) return t.values;
-  return new FixtureNode(t, where).tensor().values!;
-}
-
 /** A libtorch tensor from a fixture tensor (bool stays bool, int64 stays int64). */
 export function fixtureToTensor(t: FixtureTensor, device = 'cpu'): T.Tensor {
-  const values = flatValues(t);
+  const values = t.values;
   switch (t.dtype) {
     case 'bool':
       return T.tensor(Uint8Array.from(values), t.shape, { dtype: 'bool', device });

@@ -17,7 +17,7 @@ import { IBOTHead } from '../model/ibot-head';
 import { VisionTransformer } from '../model/vit';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
-import { fixtureToTensor, flatValues, loadFixtureWeights } from './fixture-tensor';
+import { fixtureToTensor, loadFixtureWeights } from './fixture-tensor';
 import { fixtureHeadConfig } from './head-forward';
 import { ibotLossFromFixture } from './ibot-loss';
 import { fixtureTeacherTemps } from './schedules';
@@ -88,7 +88,7 @@ function batchFromFixture(fx: FixtureNode, device: string) {
     globalCrops: T.cat(globals.map((g) => fixtureToTensor(g, device)), 0),
     localCrops: locals.length ? T.cat(locals.map((g) => fixtureToTensor(g, device)), 0) : null,
     masks: T.cat(masks.map((m) => fixtureToTensor(m, device)), 0),
-    rows: maskedRows(masks.map((m) => Uint8Array.from(flatValues(m))), B, device),
+    rows: maskedRows(masks.map((m) => Uint8Array.from(m.values)), B, device),
     grids,
   };
 }

@@ -3,7 +3,7 @@ import * as T from '@sere/torch';
 import { IBOT_LOSS_DEFAULTS, IBOTLoss, maskedRows } from '../objective/ibot-loss';
 import { Check, checkClose, checkGradient, checkScalar } from './compare';
 import { FixtureNode, within } from './fixture-node';
-import { fixtureToTensor, flatValues } from './fixture-tensor';
+import { fixtureToTensor } from './fixture-tensor';
 
 /**
  * An iBOT loss with a fixture config's temperatures, momenta and weights, its centres set to
@@ -50,7 +50,7 @@ export function checkIBOTLoss(fx: FixtureNode, device = 'cpu'): Check[] {
         const studentLocal = local ? fixtureToTensor(local, device).setRequiresGrad() : null;
         const teacherCls = fixtureToTensor(inp.tensor('teacher_cls', { shape: [twoB, K] }), device);
         const teacherPatch = fixtureToTensor(inp.tensor('teacher_patch', { shape: [twoB, n, Kp] }), device);
-        const masks = inp.tensors('masks', { dtype: 'bool', shape: [twoB / 2, side, side] }).map((m) => Uint8Array.from(flatValues(m)));
+        const masks = inp.tensors('masks', { dtype: 'bool', shape: [twoB / 2, side, side] }).map((m) => Uint8Array.from(m.values));
         if (masks.length !== 2) inp.at('masks').fail('a list of 2 (one per global crop)');
         const rows = maskedRows(masks, twoB / 2, device);
         const flatS = studentPatch.reshape(twoB * n, k);

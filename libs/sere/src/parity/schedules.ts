@@ -2,10 +2,10 @@
 import { cosineSchedule, scaledLr, teacherTempSchedule } from '../optimisation/schedules';
 import { Check } from './compare';
 import { FixtureNode, within } from './fixture-node';
-import { FixtureTensor, flatValues } from './fixture-tensor';
+import { FixtureTensor } from './fixture-tensor';
 
 function checkRelative(name: string, actual: (i: number) => number, expected: FixtureTensor, rel = 1e-12): Check {
-  const e = flatValues(expected, name);
+  const e = expected.values;
   let maxAbs = 0;
   let worst = 0;
   let bound = 0;
