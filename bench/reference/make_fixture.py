@@ -161,10 +161,11 @@ def main(argv):
     grads = {n: encode(p.grad) for n, p in params.items() if p.grad is not None}
     names = [n for n in STEP_NAMES if n in params]  # no *_local heads without local crops
     without_grad = [n for n, p in params.items() if p.grad is None]
-    groups = {'regularized': [], 'not_regularized': []}
-    for n, p in params.items():
-        if p.requires_grad:
-            groups['regularized' if n.endswith('.bias') or p.ndim >= 2 else 'not_regularized'].append(n)
+    # The optimiser's own groups, by name, so that the fixture cannot list other ones.
+    name_of = {id(p): n for n, p in params.items()}
+    regularized, not_regularized = param_groups(student)
+    groups = {'regularized': [name_of[id(p)] for p in regularized['params']],
+              'not_regularized': [name_of[id(p)] for p in not_regularized['params']]}
 
     teacher_params = dict(teacher.named_parameters())
     before = {n: params[n].detach().clone() for n in names}
