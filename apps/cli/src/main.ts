@@ -7,7 +7,7 @@
  * prints its message and exits with that code. Anything else is a bug: exit 1, and the
  * stack trace with SERE_DEBUG=1.
  */
-import { EXIT, exitCodeOf, formatExitCodes, formatTrainHelp, type ExitName } from '@sere/config';
+import { EXIT, formatExitCodes, formatTrainHelp, reportFailure, type ExitName } from '@sere/config';
 import { type CommandHelp, formatCommandHelp } from './help/command-help';
 import { UsageError } from './usage';
 
@@ -109,14 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (e) {
-    const code = exitCodeOf(e);
-    if (code === undefined) {
-      if (process.env.SERE_DEBUG) throw e;
-      process.stderr.write(`sere ${name}: ${(e as Error)?.message ?? String(e)}\n(set SERE_DEBUG=1 for a stack trace)\n`);
-      return EXIT.failed;
-    }
-    process.stderr.write(`sere ${name}: ${(e as Error).message}\n${e instanceof UsageError ? `usage: ${e.usage}\n` : ''}`);
-    return code;
+    return reportFailure(`sere ${name}`, e, e instanceof UsageError ? `usage: ${e.usage}\n` : '');
   }
 }
 

@@ -5,7 +5,7 @@
  * Like the `sere` command line, it loads the run loop (libtorch, the models, the Kafka
  * client) only once it has a run to start, so --help answers at once.
  */
-import { EXIT, exitCodeOf, formatTrainHelp, wantsHelp } from '@sere/config';
+import { EXIT, formatTrainHelp, reportFailure, wantsHelp } from '@sere/config';
 
 const PROGRAM = 'trainer';
 
@@ -18,14 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     const { trainCommand } = require('@sere/train') as typeof import('@sere/train');
     return await trainCommand(argv, { program: PROGRAM });
   } catch (e) {
-    const code = exitCodeOf(e);
-    if (code === undefined) {
-      if (process.env.SERE_DEBUG) throw e;
-      process.stderr.write(`${PROGRAM}: ${(e as Error)?.message ?? String(e)}\n(set SERE_DEBUG=1 for a stack trace)\n`);
-      return EXIT.failed;
-    }
-    process.stderr.write(`${PROGRAM}: ${(e as Error).message}\n`);
-    return code;
+    return reportFailure(PROGRAM, e);
   }
 }
 

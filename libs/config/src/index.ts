@@ -1,5 +1,6 @@
 export { FlagError } from './errors';
 export { EXIT, EXIT_MEANING, exitCodeOf, formatExitCodes, STORE_EXITS, TRAIN_EXITS, type ExitCode, type ExitCoded, type ExitName } from './exit-codes';
+export { reportFailure } from './report-failure';
 export * from './types';
 export { DEFAULTS } from './defaults';
 export { FLAGS, FLAG_NAMES, findFlag } from './flags';
