@@ -2,20 +2,16 @@
  * `sere verify-fixtures` as a user runs it: on the public set, on a set that holds only
  * full_step.json made with norm_last_layer true, and on a malformed file.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SERE } from '../support/tiny-run';
+import { runSere } from '../support/run-sere';
 
 jest.setTimeout(120_000);
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
 
-function verify(...args: string[]) {
-  const r = spawnSync(process.execPath, [SERE, 'verify-fixtures', ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const verify = (...args: string[]) => runSere(['verify-fixtures', ...args]);
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+|TypeError/);
 
