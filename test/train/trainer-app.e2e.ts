@@ -37,18 +37,6 @@ describe('apps/trainer', () => {
     expect(r.stdout).toMatch(/exit codes:\n(.*\n)*  130 /);
   });
 
-  it('answers --help without loading the run loop (libtorch, the models, kafkajs)', () => {
-    // In-process, so the modules it loaded can be listed: those of the run loop must not be among them.
-    const probe =
-      `const { main } = require(${JSON.stringify(TRAINER[1])}); process.stdout.write = () => true; ` +
-      "main(['--help']).then((code) => process.stderr.write(JSON.stringify({ code, loaded: Object.keys(require.cache) })));";
-    const r = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', probe], { encoding: 'utf8' });
-    const { code, loaded } = JSON.parse(r.stderr) as { code: number; loaded: string[] };
-    expect(code).toBe(EXIT.ok);
-    expect(loaded).toContainEqual(expect.stringMatching(/[\\/]libs[\\/]config[\\/]/));
-    expect(loaded.filter((m) => /sere_torch\.node$|[\\/]libs[\\/](torch|sere|train)[\\/]|[\\/]kafkajs[\\/]/.test(m))).toEqual([]);
-  });
-
   it('refuses a bad flag with exit 2, naming it, and no stack trace', () => {
     const r = trainer([...TINY, '--epocs', '3', '--data_path', data]);
     expect(r.code).toBe(EXIT.refused);
