@@ -2,6 +2,7 @@
  * npm run bench:step -- [training flags] [--device cpu|cuda] [--precision fp32|fp16|bf16]
  *                       [--steps N] [--warmup N] [--global_size 224] [--local_size 96]
  *                       [--threads N] [--json] [--no-reference]
+ * npm run bench:step -- --nproc_per_node N [flags]   (data-parallel: see step-dp.ts)
  *
  * Times one full SERE iteration (teacher + student on 2 global and L local crops, all
  * losses, backward, clipping, AdamW, EMA) on synthetic inputs, then runs the same iteration
@@ -186,7 +187,10 @@ function main(): void {
 }
 
 try {
-  main();
+  // --nproc_per_node N: the data-parallel benchmark (step-dp.ts).
+  if (process.argv.slice(2).some((a) => /^--nproc[-_]per[-_]node(=|$)/.test(a))) {
+    require('./step-dp').main(process.argv.slice(2).map((a) => a.replace(/^--nproc-per-node/, '--nproc_per_node')));
+  } else main();
 } catch (e) {
   if (e instanceof FlagError) {
     console.error(`bench:step: ${e.message}`);

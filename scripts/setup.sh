@@ -34,9 +34,9 @@ stage() {
 }
 
 system_packages() {
-  # g++ and make build the addon. libgloo-dev is not needed: no header of it is reached
-  # from the addon's sources, and libtorch's own link to libgloo.so.0 comes with libtorch.
-  local need=(libtorch-dev libopenblas0-pthread g++ make)
+  # g++ and make build the addon; libgloo-dev holds the Gloo headers that c10d's
+  # ProcessGroupGloo.hpp includes (the collectives of data-parallel training).
+  local need=(libtorch-dev libgloo-dev libopenblas0-pthread g++ make)
   if [[ $part == all ]]; then
     # The cross-checks run Debian's /usr/bin/python3 with these (libs/eval/src/testing/python.ts).
     need+=(python3-torch python3-torchvision python3-pil python3-numpy)

@@ -32,6 +32,11 @@ const commands: Record<string, Command> = {
     help: () => formatTrainHelp(),
     run: (argv) => require('./commands/train').train(argv),
   },
+  launch: {
+    summary: 'train on N processes of this machine joined by c10d (torchrun\'s flags), restarting the group on a failure',
+    help: helpOf(() => texts().LAUNCH_HELP),
+    run: (argv) => require('./commands/launch').runLaunch(argv),
+  },
   eval: {
     summary: 'k-NN and linear probe of a checkpoint\'s teacher backbone (or --random)',
     help: helpOf(() => texts().EVAL_HELP),

@@ -74,6 +74,7 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   compat_local_heads: false,
   compat_channel_divisor: false,
   momentum_teacher_end: 1,
+  dist_timeout: 1800,
   threads: null,
   global_size: 224,
   local_size: 96,

@@ -54,6 +54,10 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: "Where the teacher's EMA momentum ends its cosine from --momentum_teacher. 1 (default) is the reference's schedule, right for runs of many thousand steps. On a run of a few hundred steps the cosine to 1 freezes the teacher for the last third and leaves part of its random initialisation in it (about 10 % with --momentum_teacher 0.98 over 225 steps), so the teacher scores below its own student; an end of 0.98-0.99 keeps it following the student.",
   },
   {
+    key: 'dist_timeout', group: 'SERE.ts runtime', origin: 'ours', type: 'float', above: 0, metavar: 'SECONDS',
+    help: "Bound on the rendezvous of a multi-process run and on every collective: a rank that never arrives, or dies, ends the others' wait with an error naming the operation after this long. 1800 (default) is PyTorch's; tests use seconds.",
+  },
+  {
     key: 'threads', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
     help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
   },

@@ -102,6 +102,7 @@ export interface SereConfig {
   compat_channel_divisor: boolean;
   /** Final value of the teacher momentum's cosine (reference: 1). */
   momentum_teacher_end: number;
+  dist_timeout: number;
   threads: number | null;
   global_size: number;
   local_size: number;

@@ -1,4 +1,4 @@
-import { EpochPlan } from './epoch-plan';
+import { distributedShard, EpochPlan } from './epoch-plan';
 
 const base = { size: 103, seed: 7, epoch: 2, ranks: 4, replicas: 3, slotSize: 5 };
 
@@ -43,5 +43,15 @@ describe('EpochPlan', () => {
     expect(() => new EpochPlan({ ...base, size: 3, ranks: 4 })).toThrow('4 trainer ranks but only 3 images');
     expect(() => new EpochPlan({ ...base, slotSize: 0 })).toThrow('slot size must be an integer >= 1, got 0');
     expect(() => new EpochPlan(base).slot(0, 99)).toThrow('slot 99 out of range');
+  });
+});
+
+describe('distributedShard', () => {
+  it("cuts an order as DistributedSampler does: padded from its start to a multiple of W, then every W-th from r", () => {
+    const order = Uint32Array.from([5, 3, 0, 4, 1, 2, 6]);
+    expect(Array.from(distributedShard(order, 0, 2))).toEqual([5, 0, 1, 6]);
+    expect(Array.from(distributedShard(order, 1, 2))).toEqual([3, 4, 2, 5]);
+    expect(Array.from(distributedShard(order, 2, 3))).toEqual([0, 2, 3]);
+    expect(distributedShard(order, 0, 1)).toBe(order);
   });
 });

@@ -97,3 +97,17 @@ export class EpochPlan {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.opts.ranks) throw new DataError(`rank ${rank} out of range [0, ${this.opts.ranks})`);
   }
 }
+
+/**
+ * Rank r's share of an epoch's order for a folder source, as PyTorch's DistributedSampler
+ * cuts it (shuffle on, drop_last off): the order is padded with its own first images up to
+ * a multiple of the world size, and rank r takes every W-th image from position r. Each rank
+ * gets ceil(n/W) images; together they cover the order, a few images twice when W ∤ n.
+ */
+export function distributedShard(order: Uint32Array, rank: number, worldSize: number): Uint32Array {
+  if (worldSize === 1) return order;
+  const per = Math.ceil(order.length / worldSize);
+  const out = new Uint32Array(per);
+  for (let k = 0; k < per; k++) out[k] = order[(rank + k * worldSize) % order.length];
+  return out;
+}

@@ -4,6 +4,7 @@
 // optimisation/: how parameters move — AdamW, gradient clipping and last-layer freezing, fp16
 //   loss scaling, the teacher's EMA, and the lr / weight-decay / momentum / temperature schedules.
 // state/: what is saved — state-dict files and the full training checkpoint for resumption.
+// distributed/: training on several ranks — SyncBatchNorm, gradient reduction, centres over ranks.
 // Here: one training iteration (trainer.ts) and the batch it takes (batch.ts); parity/ checks
 // the reference fixtures, testing/ makes synthetic batches. @sere/train runs the trainer on a thread.
 export * from './model/arch';
@@ -24,5 +25,7 @@ export * from './optimisation/schedules';
 export * from './state/checkpoint';
 export * from './state/training-state';
 export * from './trainer';
+export * from './distributed/data-parallel';
+export * from './distributed/sync-batch-norm';
 export * from './batch';
 export * as parity from './parity';

@@ -17,6 +17,7 @@ import { cancelLastLayerGradients, clipGradientsPerParameter } from './optimisat
 import { createNetworks, disposeNetworks, Networks, trainableParameters } from './model/networks';
 import { GradScaler } from './optimisation/grad-scaler';
 import { buildSchedules, Schedules } from './optimisation/schedules';
+import { DataParallel, rankSeed } from './distributed/data-parallel';
 
 export type TrainerFlags = Pick<
   SereConfig,
@@ -82,11 +83,16 @@ export class SereTrainer {
   private readonly autocastDtype: T.DType | null;
   private microStep = 0;
 
+  /**
+   * `dp`: train with the other ranks of its group (their batches together form the global
+   * batch); the schedules then scale the learning rate by its world size.
+   */
   constructor(
     readonly flags: TrainerFlags,
     itersPerEpoch: number,
-    worldSize = 1,
+    readonly dp: DataParallel | null = null,
   ) {
+    const worldSize = dp?.worldSize ?? 1;
     if (flags.optimizer !== 'adamw') throw new FlagError(`--optimizer: '${flags.optimizer}' is not implemented yet (adamw is)`, '--optimizer');
     if (flags.act_in_head !== 'gelu') throw new FlagError(`--act_in_head: '${flags.act_in_head}' is not implemented (gelu is)`, '--act_in_head');
     const device = T.checkDevice(flags.device);
@@ -116,6 +122,13 @@ export class SereTrainer {
     this.loss = new IBOTLoss({ ...IBOT_LOSS_DEFAULTS, lambda1: flags.lambda1, lambda2: flags.lambda2 }, flags.out_dim, patchDim, device);
     this.optimizer = new AdamW(paramGroups(trainableParameters(this.nets.student)));
     this.schedules = buildSchedules(flags, itersPerEpoch, worldSize);
+    if (dp) {
+      dp.attach(this.nets, { findUnusedParameters: flags.compat_local_heads && flags.local_crops_number > 0 && flags.local_crops_number <= 2 });
+      this.loss.crossRankMean = (t) => dp.mean(t);
+      // Rank 0 keeps the stream that follows initialisation, as one process does; the other
+      // ranks draw their drop-path from generators of their own.
+      if (dp.rank > 0) T.manualSeed(rankSeed(flags.seed, dp.rank));
+    }
     this.pairs = emaPairs(this.nets.student, this.nets.teacher);
     this.objective = {
       temperaturePixel: flags.temperature_pixel,
@@ -137,11 +150,15 @@ export class SereTrainer {
     return T.scope(() => {
       const temps = { teacherTemp: this.schedules.teacherTemp[epoch], teacherPatchTemp: this.schedules.teacherPatchTemp[epoch] };
       const out = T.autocast(this.autocastDtype, () => computeObjective(this.nets, this.loss, this.objective, batch, temps, true));
-      const values = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel, out.teacherEntropy, out.teacherBatchEntropy].map((t) => t.float().detach()), 0).toFloat32Array();
+      const local = T.stack([out.total, out.ibot, out.ibotCls, out.ibotPatch, out.pixel, out.channel, out.teacherEntropy, out.teacherBatchEntropy].map((t) => t.float().detach()), 0);
+      // Averaged over ranks: the loss of the global batch, and every rank stops together.
+      const values = (this.dp ? this.dp.mean(local) : local).toFloat32Array();
       if (!Number.isFinite(values[0])) throw new NonFiniteLossError(it, values[0]);
       this.loss.updateCenter(out.teacherCls, out.teacherPatchMean, f.accum_iter);
       const scaled = f.accum_iter > 1 ? out.total.div(f.accum_iter) : out.total;
-      (this.scaler ? this.scaler.scale(scaled) : scaled).backward();
+      const objective = this.scaler ? this.scaler.scale(scaled) : scaled;
+      this.dp?.beforeBackward(objective);
+      objective.backward();
 
       let skipped = false;
       this.microStep += 1;
@@ -177,5 +194,6 @@ export class SereTrainer {
     this.loss.dispose();
     this.optimizer.dispose();
     this.scaler?.dispose();
+    this.dp?.dispose();
   }
 }

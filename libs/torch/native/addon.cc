@@ -1,5 +1,6 @@
 #include <napi.h>
 #include "dispatch.h"
+#include "distributed.h"
 #include "errors.h"
 #include "runtime.h"
 #include "tensor_handle.h"
@@ -31,6 +32,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("synchronize", Synchronize);
   fn("cudaMemory", CudaMemory);
   fn("emptyCache", EmptyCache);
+  fn("hasCollectives", HasCollectives);
+  fn("newProcessGroup", NewProcessGroup);
+  fn("closeProcessGroup", CloseProcessGroup);
+  fn("allReduce", AllReduce);
+  fn("broadcast", Broadcast);
+  fn("allGather", AllGather);
+  fn("barrier", Barrier);
+  fn("allReduceSumGrad", AllReduceSumGrad);
+  fn("newReducer", NewReducer);
+  fn("reducerPrepare", ReducerPrepare);
+  fn("closeReducer", CloseReducer);
   return exports;
 }
 

@@ -64,9 +64,11 @@ async function main() {
     ...cfg.defines.map((d) => `-D${d}`),
     `-I${nodeIncludeDir()}`, `-I${addonApiDir()}`,
     ...cfg.includes.map((i) => `-I${i}`),
+    // Stand-ins for headers a libtorch install may lack (see native/compat), searched last.
+    '-idirafter', path.join(nativeDir, 'compat'),
   ];
   const sources = fs.readdirSync(nativeDir).filter((f) => f.endsWith('.cc')).sort();
-  const headers = fs.readdirSync(nativeDir).filter((f) => f.endsWith('.h'));
+  const headers = fs.readdirSync(nativeDir, { recursive: true }).filter((f) => f.endsWith('.h'));
   const headerHash = crypto.createHash('sha1');
   for (const h of headers) headerHash.update(fs.readFileSync(path.join(nativeDir, h)));
   const flagHash = crypto.createHash('sha1').update(cxx + flags.join(' ')).update(headerHash.digest()).digest('hex').slice(0, 12);

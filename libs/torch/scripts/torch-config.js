@@ -102,9 +102,17 @@ function torchConfig() {
       includes.push(...cudaIncludes);
     }
   }
+  // c10d's collectives (distributed.cc) are built against libtorch 1.x, whose ProcessGroupGloo
+  // is a ProcessGroup and whose Gloo headers come from a system package (Debian: libgloo-dev).
+  // PyTorch 2.x moved the backends behind c10d::Backend; without a build checked against it,
+  // the addon is built with stubs that say so rather than with code that might not compile.
+  const glooHeaders = [layout.include, '/usr/include'].some((d) => exists(path.join(d, 'gloo', 'algorithm.h')));
+  const c10dHeaders = exists(path.join(layout.include, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp'));
+  const collectives = version.major === 1 && glooHeaders && c10dHeaders;
+  if (collectives) defines.push('SERE_HAVE_C10D', 'USE_C10D_GLOO', 'USE_DISTRIBUTED');
   // C++17 builds against Debian's 1.13 and PyTorch 2.11 alike (both checked); SERE_CXX_STD overrides.
   const std = process.env.SERE_CXX_STD || 'c++17';
-  return { origin, version, includes: [...new Set(includes)], libDir: layout.lib, libs, defines, std, hasCuda };
+  return { origin, version, includes: [...new Set(includes)], libDir: layout.lib, libs, defines, std, hasCuda, collectives };
 }
 
 module.exports = { torchConfig };

@@ -5,4 +5,5 @@ export * from './autograd';
 export * from './runtime';
 export * from './pth';
 export * from './pth-tensors';
+export * from './distributed';
 export { native } from './native';

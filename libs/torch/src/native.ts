@@ -47,7 +47,22 @@ export interface NativeAddon {
   synchronize(): void;
   emptyCache(): void;
   cudaMemory(device?: number, resetPeak?: boolean): { allocated: number; peak: number; reserved: number } | null;
+  hasCollectives(): boolean;
+  newProcessGroup(o: { masterAddr: string; masterPort: number; rank: number; worldSize: number; timeoutMs: number }): NativeGroup;
+  closeProcessGroup(g: NativeGroup): void;
+  allReduce(g: NativeGroup, tensors: NativeHandle[], op: string): void;
+  broadcast(g: NativeGroup, tensors: NativeHandle[], root: number): void;
+  allGather(g: NativeGroup, input: NativeHandle): NativeHandle[];
+  barrier(g: NativeGroup): void;
+  allReduceSumGrad(g: NativeGroup, input: NativeHandle): NativeHandle;
+  newReducer(g: NativeGroup, params: NativeHandle[], o: { bucketCapBytes: number; firstBucketCapBytes: number; findUnusedParameters: boolean }): { handle: NativeReducer; buckets: number };
+  reducerPrepare(r: NativeReducer, outputs: NativeHandle[]): void;
+  closeReducer(r: NativeReducer): void;
 }
+
+/** Opaque native objects of the collectives (distributed.ts). */
+export type NativeGroup = { readonly __group: unique symbol };
+export type NativeReducer = { readonly __reducer: unique symbol };
 
 const candidates = [
   process.env.SERE_TORCH_ADDON,

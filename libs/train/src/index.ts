@@ -10,4 +10,6 @@ export { LocalSource } from './local-source';
 export { KafkaSource, type KafkaSourceOptions, type ViewShape } from './kafka-source';
 export type { BatchSource, SourceBatch, SourceFactory, StartPosition } from './batch-source';
 export * from './worker/step-worker';
-export type { ResumePosition } from './worker/protocol';
+export type { GroupOptions, ResumePosition } from './worker/protocol';
+export { rendezvousFrom, DEFAULT_MASTER_PORT, type Rendezvous } from './rendezvous';
+export { launch, parseLaunchArgs, LAUNCH_DEFAULTS, LaunchUsageError, type LaunchOptions } from './launch';

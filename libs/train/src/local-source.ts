@@ -10,7 +10,7 @@ import Piscina from 'piscina';
 import { epochPermutation } from '@sere/augment';
 import type { MultiCropOptions, MultiCropSample, ViewRecipe } from '@sere/augment';
 import { EXIT } from '@sere/config';
-import type { DatasetIndex } from '@sere/dataset';
+import { distributedShard, type DatasetIndex } from '@sere/dataset';
 import type { AugmentResult, AugmentTask } from './augment-task';
 import type { BatchSource, SourceBatch } from './batch-source';
 import { TrainingError } from './errors';
@@ -24,6 +24,9 @@ export interface LocalSourceOptions {
   /** Batches prepared ahead of the one being trained on. */
   prefetch: number;
   onBadFile?: (path: string, kind: string, message: string) => void;
+  /** This trainer's rank and the world size: it trains on its DistributedSampler share. */
+  rank?: number;
+  worldSize?: number;
 }
 
 export class LocalSource implements BatchSource {
@@ -32,10 +35,11 @@ export class LocalSource implements BatchSource {
   private readonly bad = new Set<number>();
 
   constructor(readonly opts: LocalSourceOptions) {
-    const n = opts.index.entries.length;
+    const n = Math.ceil(opts.index.entries.length / (opts.worldSize ?? 1));
     this.itersPerEpoch = Math.floor(n / opts.batchSize);
     if (this.itersPerEpoch === 0) {
-      throw new TrainingError(`--data_path ${opts.index.root}: ${n} images is fewer than one batch of --batch_size_per_gpu ${opts.batchSize}`, EXIT.refused);
+      const share = (opts.worldSize ?? 1) > 1 ? ` per rank (${opts.index.entries.length} images over ${opts.worldSize} ranks)` : '';
+      throw new TrainingError(`--data_path ${opts.index.root}: ${n} images${share} is fewer than one batch of --batch_size_per_gpu ${opts.batchSize}`, EXIT.refused);
     }
     this.pool = new Piscina({ filename: path.join(__dirname, 'augment-task-bootstrap.js'), minThreads: opts.workers, maxThreads: opts.workers });
   }
@@ -63,7 +67,7 @@ export class LocalSource implements BatchSource {
 
   /** Batches of `epoch` from batch `startStep` on, `prefetch` ahead. */
   async *epoch(epoch: number, startStep = 0): AsyncGenerator<SourceBatch> {
-    const order = epochPermutation(this.opts.seed, epoch, this.opts.index.entries.length);
+    const order = distributedShard(epochPermutation(this.opts.seed, epoch, this.opts.index.entries.length), this.opts.rank ?? 0, this.opts.worldSize ?? 1);
     const ahead: Promise<SourceBatch>[] = [];
     let next = startStep;
     const fill = () => {

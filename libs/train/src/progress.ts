@@ -9,7 +9,10 @@ import type { StepMetrics } from '@sere/sere';
 export interface ProgressOptions {
   epochs: number;
   itersPerEpoch: number;
+  /** Images per iteration on one rank. */
   batchSize: number;
+  /** Ranks training together: the line shows the global images/s. */
+  worldSize?: number;
   every: number;
   write: (line: string) => void;
 }
@@ -62,10 +65,16 @@ export class Progress {
           `(cls ${m.ibotCls.toFixed(3)} patch ${m.ibotPatch.toFixed(3)} pixel ${m.pixel.toFixed(3)} channel ${m.channel.toFixed(3)})  ` +
           `H(teacher) ${m.teacherEntropy.toFixed(2)} of batch ${m.teacherBatchEntropy.toFixed(2)}  ` +
           `lr ${m.lr.toExponential(2)} wd ${m.wd.toFixed(3)} m ${m.momentum.toFixed(4)}  ` +
-          `${(this.o.batchSize / perIt).toFixed(1)} img/s  ETA ${fmtDuration(perIt * (total - it - 1))}`,
+          `${this.rate(perIt)}  ETA ${fmtDuration(perIt * (total - it - 1))}`,
       );
     }
     return record;
+  }
+
+  private rate(perIt: number): string {
+    const w = this.o.worldSize ?? 1;
+    const global = `${((this.o.batchSize * w) / perIt).toFixed(1)} img/s`;
+    return w > 1 ? `${global} (${w} ranks)` : global;
   }
 
   /** Epoch averages in the reference's log.txt fields. */

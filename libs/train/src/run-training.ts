@@ -5,6 +5,7 @@
  * prints progress and writes checkpoints.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { EXIT, type DataSource, type SereConfig } from '@sere/config';
 import { NonFiniteLossError, type ResumeInfo, type StepMetrics } from '@sere/sere';
@@ -14,6 +15,7 @@ import type { BatchSource, SourceFactory, StartPosition } from './batch-source';
 import { TrainingError } from './errors';
 import { Progress } from './progress';
 import { RunLog } from './run-log';
+import { rendezvousFrom, type Rendezvous } from './rendezvous';
 import { sourceOf } from './sources';
 import type { ResumePosition } from './worker/protocol';
 import { StepWorker } from './worker/step-worker';
@@ -30,6 +32,8 @@ export interface RunOptions {
   write: (line: string) => void;
   /** Set by a signal handler: finish the current step, save, and return. */
   stopRequested?: () => boolean;
+  /** Where this process stands among several (default: from the environment, rendezvous.ts). */
+  rendezvous?: Rendezvous | null;
 }
 
 export interface RunResult {
@@ -66,8 +70,20 @@ async function readInside(store: RunStore, name: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A collective that failed (a rank died or never came, the rendezvous broke): the run cannot
+ * go on here, but a restart of the group from the last checkpoint can.
+ */
+function lostRank(e: unknown): unknown {
+  const msg = (e as Error).message ?? '';
+  if (/\(rank \d+(?: of \d+)?\)/.test(msg) && /rendezvous|failed:|did not|disagree|started twice/.test(msg)) {
+    return new TrainingError(`${msg} — the run stopped; its last checkpoint is intact`, EXIT.unavailable);
+  }
+  return e;
+}
+
 /** Where a checkpoint continues: its data position, or the start of the epoch it records. */
-function continuesAt(saved: ResumePosition): StartPosition {
+function continuesAt(saved: Pick<ResumePosition, 'epoch' | 'dataPosition'>): StartPosition {
   const pos = saved.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
   return { epoch: pos?.epoch ?? saved.epoch, step: pos?.step ?? 0, source: pos?.source ?? null };
 }
@@ -92,8 +108,20 @@ async function readCheckpoint(o: RunOptions): Promise<Checkpoint | null> {
   return { bytes, name: outside ? resumeFrom : o.store.describe(resumeFrom), where: o.store.describe(resumeFrom) };
 }
 
-export async function runTraining(o: RunOptions): Promise<RunResult> {
+export async function runTraining(run: RunOptions): Promise<RunResult> {
+  const dist = run.rendezvous !== undefined ? run.rendezvous : rendezvousFrom(process.env, os.hostname(), run.config.dist_url);
+  if (!dist) return runRanks(run, null);
+  // Rank 0 writes checkpoints and logs and prints progress; the other ranks train, read the
+  // checkpoint they resume from, and print only errors.
+  const lead = dist.rank === 0;
+  const quiet = async () => undefined;
+  const store: RunStore = lead ? run.store : Object.assign(Object.create(run.store) as RunStore, { put: quiet, append: quiet, truncateLog: quiet });
+  return runRanks({ ...run, store, write: lead ? run.write : () => undefined }, dist);
+}
+
+async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResult> {
   const c = o.config;
+  const worldSize = dist?.worldSize ?? 1;
 
   // The worker comes first: it parses the checkpoint to resume from, and a stream source
   // needs the position saved in it before the networks can be built.
@@ -110,15 +138,22 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       const r = await resumeFrom();
       return r ? continuesAt(r.saved) : { epoch: 0, step: 0, source: null };
     };
-    const source = (opened = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write })(startAt));
+    const source = (opened = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write, rank: dist?.rank, worldSize })(startAt));
 
     // ============ student, teacher, loss, optimiser, schedules (on the worker) ============
-    await worker.init(c, source.itersPerEpoch, 1, c.threads);
+    const group = dist ? { rank: dist.rank, worldSize, masterAddr: dist.masterAddr, masterPort: dist.masterPort, timeoutSeconds: c.dist_timeout } : null;
+    await worker.init(c, source.itersPerEpoch, group, c.threads).catch((e) => {
+      throw lostRank(e);
+    });
 
     // ============ resume ============
     let startEpoch = 0;
     let startStep = 0;
     const r = await resumeFrom();
+    if (r && r.saved.worldSize !== worldSize) {
+      // Batches, shards and the lr scale all follow the world size: the run would not continue as it began.
+      throw new TrainingError(`${r.ck.name} was written by a run of world size ${r.saved.worldSize}; this run has world size ${worldSize} (start it with ${r.saved.worldSize} ranks, or start a new run in another output folder)`, EXIT.refused);
+    }
     if (r) {
       ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore()));
       o.write(`resumed from ${r.ck.where}: epoch ${startEpoch + 1}, iteration ${startStep + 1}`);
@@ -126,7 +161,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     await o.store.put('config.json', Buffer.from(JSON.stringify(c, null, 2) + '\n'));
 
     // ============ training loop ============
-    const progress = new Progress({ epochs: c.epochs, itersPerEpoch: source.itersPerEpoch, batchSize: c.batch_size_per_gpu, every: 10, write: o.write });
+    const progress = new Progress({ epochs: c.epochs, itersPerEpoch: source.itersPerEpoch, batchSize: c.batch_size_per_gpu, worldSize, every: 10, write: o.write });
     let it = startEpoch * source.itersPerEpoch + startStep;
     const log = await RunLog.open(o.store, { it, epoch: startEpoch });
     progress.begin(it, log.resumedEpochLines);
@@ -138,7 +173,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       epochsDone,
       iterations: done,
       stoppedEarly,
-      imagesPerSecond: (done * c.batch_size_per_gpu) / Math.max(1e-9, (Date.now() - t0) / 1000),
+      imagesPerSecond: (done * c.batch_size_per_gpu * worldSize) / Math.max(1e-9, (Date.now() - t0) / 1000),
       last,
     });
     // (epoch, step) place a folder's batches; a stream adds where its consumer stands.
@@ -153,6 +188,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       if (numbered) await o.store.put(numbered, bytes);
       await o.store.put(RESUME_CHECKPOINT, bytes);
     };
+    let stopAll = false;
     for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
       for await (const batch of source.epoch(epoch, epoch === startEpoch ? startStep : 0)) {
         // A stream's epoch may end early (images the data service left out); the schedules
@@ -160,18 +196,18 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
         it = epoch * source.itersPerEpoch + batch.step;
         let m: StepMetrics;
         try {
-          m = (await worker.step(batch.samples, it, epoch)).metrics;
+          ({ metrics: m, stop: stopAll } = await worker.step(batch.samples, it, epoch, !!o.stopRequested?.()));
         } catch (e) {
           if ((e as Error).name === NonFiniteLossError.name) {
             throw new TrainingError(`${(e as Error).message}`, EXIT.diverged);
           }
-          throw e;
+          throw lostRank(e);
         }
         last = m;
         await log.iteration(progress.step(epoch, it, m));
         it++;
         done++;
-        const stop = done >= limit || !!o.stopRequested?.();
+        const stop = done >= limit || stopAll;
         if (stop && !batch.last) {
           await log.flush();
           await save({ epoch, iteration: it, dataPosition: dataPosition(epoch, batch.step + 1), args: args(c) }, null);
@@ -183,7 +219,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       it = (epoch + 1) * source.itersPerEpoch;
       const numbered = c.saveckp_freq && epoch % c.saveckp_freq === 0 && epoch > 0 ? checkpointName(epoch) : null;
       await save({ epoch: epoch + 1, iteration: it, dataPosition: dataPosition(epoch + 1, 0), args: args(c) }, numbered);
-      if (done >= limit || o.stopRequested?.()) {
+      if (done >= limit || stopAll) {
         return result(epoch + 1, epoch + 1 < c.epochs);
       }
     }

@@ -3,11 +3,12 @@
  * worker pool) or the data service's Kafka stream; both behind one interface.
  */
 import * as os from 'os';
-import { dataSource, tokenGrids, viewRecipe, type DataSource, type SereConfig, type ViewRecipe } from '@sere/config';
+import { dataSource, EXIT, tokenGrids, viewRecipe, type DataSource, type SereConfig, type ViewRecipe } from '@sere/config';
 import { indexImageFolder } from '@sere/dataset';
 import type { SourceFactory } from './batch-source';
 import { KafkaSource } from './kafka-source';
 import { LocalSource } from './local-source';
+import { TrainingError } from './errors';
 
 export interface SourceChoice {
   /** Where the images are, resolved once by the caller; without it, from --data / --data_path. */
@@ -15,6 +16,9 @@ export interface SourceChoice {
   /** Overrides it (tests use a stream on an in-memory broker). */
   source?: SourceFactory;
   write: (line: string) => void;
+  /** This trainer's rank and the world size (a folder is sharded as DistributedSampler shards it). */
+  rank?: number;
+  worldSize?: number;
 }
 
 function folderSource(c: SereConfig, recipe: ViewRecipe, o: SourceChoice, dir: string): SourceFactory {
@@ -30,8 +34,11 @@ function folderSource(c: SereConfig, recipe: ViewRecipe, o: SourceChoice, dir: s
       workers,
       prefetch: 2,
       onBadFile: (p, kind, msg) => o.write(`skipped ${p} (${kind}): ${msg}`),
+      rank: o.rank ?? 0,
+      worldSize: o.worldSize ?? 1,
     });
-    o.write(`data: ${index.entries.length} images in ${index.classes.length} classes from ${index.root}; ${source.itersPerEpoch} iterations per epoch`);
+    const share = (o.worldSize ?? 1) > 1 ? ` (${Math.ceil(index.entries.length / o.worldSize!)} per rank over ${o.worldSize} ranks)` : '';
+    o.write(`data: ${index.entries.length} images in ${index.classes.length} classes from ${index.root}${share}; ${source.itersPerEpoch} iterations per epoch`);
     return source;
   };
 }
@@ -43,6 +50,10 @@ export function sourceOf(c: SereConfig, o: SourceChoice): SourceFactory {
   // The views the folder's augmentation makes, or that the stream's data service must have made.
   const recipe = viewRecipe(c);
   if (data.kind === 'folder') return folderSource(c, recipe, o, data.path);
+  if ((o.worldSize ?? 1) > 1) {
+    // Each rank would resume from its own offsets, which the checkpoint does not hold yet.
+    throw new TrainingError(`--data ${data.brokers.join(',')}/${data.topic}: training on several ranks from the data service's stream is not supported yet; use --data_path with a folder`, EXIT.refused);
+  }
   const views = { globalSize: recipe.globalSize, localSize: recipe.localSize, localCrops: recipe.localCropsNumber, maskGrid: tokenGrids(recipe).global };
   return (start) => KafkaSource.connect({ brokers: data.brokers, prefix: data.topic, batchSize: c.batch_size_per_gpu, views, write: o.write }, start);
 }

@@ -5,7 +5,9 @@
  * service's Kafka stream. SIGINT or SIGTERM finishes the current step, saves a checkpoint
  * and returns; a second one exits at once. Running the same command again continues.
  */
+import * as os from 'os';
 import { dataSource, EXIT, parseFlags, storeLocation, type ExitCode } from '@sere/config';
+import { rendezvousFrom } from './rendezvous';
 import { openRunStore } from './open-run-store';
 import { runTraining } from './run-training';
 
@@ -23,7 +25,11 @@ export async function trainCommand(argv: string[], o: TrainCommandOptions): Prom
   // resolved here once, before the store is opened, so a bad --data is reported first.
   const data = dataSource(config);
   const store = await openRunStore(storeLocation(config), config.store !== null ? '--store' : '--output_dir');
-  const write = o.write ?? ((line: string) => void process.stdout.write(line + '\n'));
+  // Several processes: rank 0 speaks for the run, the others print only errors.
+  const rendezvous = rendezvousFrom(process.env, os.hostname(), config.dist_url);
+  const lead = !rendezvous || rendezvous.rank === 0;
+  const say = o.write ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const write = lead ? say : () => undefined;
   write(`${o.program} — resolved configuration (also saved as ${store.describe('config.json')}):`);
   for (const [k, v] of Object.entries(config)) write(`  ${k} = ${Array.isArray(v) ? v.join(' ') : v}`);
 
@@ -39,7 +45,8 @@ export async function trainCommand(argv: string[], o: TrainCommandOptions): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const r = await runTraining({ config, store, data, write, stopRequested: () => stop });
+    if (rendezvous) write(`world size ${rendezvous.worldSize} (${rendezvous.from}; master ${rendezvous.masterAddr}:${rendezvous.masterPort}, timeout ${config.dist_timeout} s)`);
+    const r = await runTraining({ config, store, data, write, stopRequested: () => stop, rendezvous });
     write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
     return EXIT.ok;
   } finally {

@@ -22,6 +22,29 @@ export const DEMO_HELP: CommandHelp = {
   exits: ['ok', 'failed', 'refused', 'diverged', ...STORE_EXITS],
 };
 
+export const LAUNCH_HELP: CommandHelp = {
+  name: 'launch',
+  usage: 'sere launch [--nproc_per_node N] [--nnodes M --node_rank R] [--master_addr A] [--master_port P] [--max_restarts K] [--monitor_interval S] train [training flags]',
+  description:
+    'Starts N copies of sere train with torchrun\'s variables (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR,\n' +
+    'MASTER_PORT); they train one model on N shares of each batch (gradients all-reduced, SyncBatchNorm, centres over\n' +
+    'all ranks). Rank 0 writes checkpoints and logs and prints progress; the others print only errors. When a process\n' +
+    'fails, the others are stopped and the group restarts from the last checkpoint, up to --max_restarts times.\n' +
+    'A recipe `python -m torch.distributed.launch --nproc_per_node=8 main_sere.py FLAGS` runs as\n' +
+    '`sere launch --nproc_per_node=8 train FLAGS`. Flags are also accepted as --nproc-per-node and --flag=value.',
+  options: [
+    ['--nproc_per_node N', 'processes on this machine (default 1)'],
+    ['--nnodes M', 'machines in the run (default 1); each runs sere launch with its --node_rank'],
+    ['--node_rank R', 'this machine\'s index, 0..M-1 (default 0)'],
+    ['--master_addr A', 'host of rank 0, which serves the rendezvous (default 127.0.0.1)'],
+    ['--master_port P', 'its port (default 29500)'],
+    ['--max_restarts K', 'restarts of the whole group after a failure (default 0)'],
+    ['--monitor_interval S', 'accepted for torchrun compatibility; processes are watched by their exit events'],
+    ['--grace_period S', 'seconds a process stopped after another failed gets to save before SIGKILL (default 30)'],
+  ],
+  exits: ['ok', ['failed', 'a process failed: the exit code is that of the rank that failed first, named in the message'], 'refused', 'interrupted'],
+};
+
 export const EVAL_HELP: CommandHelp = {
   name: 'eval',
   usage:

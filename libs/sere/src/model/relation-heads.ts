@@ -8,6 +8,7 @@
 import * as T from '@sere/torch';
 import { ParamStore } from './params';
 import { uniformFanIn } from './init';
+import { BatchNormSync, syncBatchNorm } from '../distributed/sync-batch-norm';
 
 export type Branch = 'z' | 'p';
 export const SERE_HEADS = ['channel_sere', 'pixel_sere'] as const;
@@ -29,9 +30,13 @@ export function initRelationHead(p: ParamStore, prefix: string, dim: number, dev
   }
 }
 
-function bn(p: ParamStore, prefix: string, x: T.Tensor): T.Tensor {
+function bn(p: ParamStore, prefix: string, x: T.Tensor, sync: BatchNormSync | null): T.Tensor {
   const counter = `${prefix}.num_batches_tracked`;
   if (p.has(counter)) T.noGrad(() => T.call('aten::add_', 'Scalar', [p.get(counter), 1]));
+  if (sync) {
+    const [w, b, rm, rv] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => p.get(`${prefix}.${k}`));
+    return syncBatchNorm(sync, x, w, b, rm, rv, BN_MOMENTUM, BN_EPS);
+  }
   return T.batchNorm(
     x,
     p.get(`${prefix}.weight`),
@@ -44,14 +49,17 @@ function bn(p: ParamStore, prefix: string, x: T.Tensor): T.Tensor {
   );
 }
 
-/** The requested branches' features [B, D, n] of one head (the predictor reads Z). */
-export function headFeatures(p: ParamStore, prefix: string, features: T.Tensor, branches: Branch[]): Partial<Record<Branch, T.Tensor>> {
-  const z = T.relu(bn(p, `${prefix}.projection.0`, features));
+/**
+ * The requested branches' features [B, D, n] of one head (the predictor reads Z). With
+ * `sync` (several ranks) the batch norms take their statistics over every rank's batch.
+ */
+export function headFeatures(p: ParamStore, prefix: string, features: T.Tensor, branches: Branch[], sync: BatchNormSync | null = null): Partial<Record<Branch, T.Tensor>> {
+  const z = T.relu(bn(p, `${prefix}.projection.0`, features, sync));
   const out: Partial<Record<Branch, T.Tensor>> = { z };
   if (branches.includes('p')) {
     const w = p.get(`${prefix}.predictor.0.weight`);
     const d = w.shape[0];
-    out.p = T.relu(bn(p, `${prefix}.predictor.1`, w.view(d, d).matmul(z)));
+    out.p = T.relu(bn(p, `${prefix}.predictor.1`, w.view(d, d).matmul(z), sync));
   }
   return out;
 }

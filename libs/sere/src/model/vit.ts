@@ -7,6 +7,7 @@ import { VitConfig } from './arch';
 import { truncNormal, uniformFanIn } from './init';
 import { ParamStore } from './params';
 import { PosEmbedInterpolator } from './pos-embed';
+import type { BatchNormSync } from '../distributed/sync-batch-norm';
 import { Branch, channelRelation, headFeatures, initRelationHead, pixelRelation } from './relation-heads';
 
 const LN_EPS = 1e-6;
@@ -38,6 +39,11 @@ export interface BackboneOutput {
 
 export class VisionTransformer {
   private readonly pos = new PosEmbedInterpolator();
+  /**
+   * Set on several ranks: the relation heads' batch norms become SyncBatchNorms, as the
+   * reference converts them (spec §4.1). Null in one process.
+   */
+  syncBatchNorm: BatchNormSync | null = null;
 
   constructor(
     readonly cfg: VitConfig,
@@ -153,8 +159,8 @@ export class VisionTransformer {
       const features = h.slice(1, 1, h.shape[1]).transpose(1, 2); // [B, D, n]
       const suffix = opts.localHeads ? '_local' : '';
       const divisor = opts.localHeads ? this.cfg.channelDivisorLocal : this.cfg.channelDivisorGlobal;
-      const channel = headFeatures(p, `channel_sere${suffix}`, features, branches);
-      const pixel = headFeatures(p, `pixel_sere${suffix}`, features, branches);
+      const channel = headFeatures(p, `channel_sere${suffix}`, features, branches, this.syncBatchNorm);
+      const pixel = headFeatures(p, `pixel_sere${suffix}`, features, branches, this.syncBatchNorm);
       for (const br of branches) {
         relations[br] = {
           channel: channelRelation(channel[br]!, divisor),

@@ -133,6 +133,12 @@ export class IBOTLoss {
     return { cls, patch, total: cls.add(patch), teacherEntropy, teacherBatchEntropy };
   }
 
+  /**
+   * On several ranks: the mean over ranks of a batch mean, so the centres move with the
+   * teacher outputs of the whole global batch (all-reduced, as in the reference).
+   */
+  crossRankMean: ((t: T.Tensor) => T.Tensor) | null = null;
+
   private pendingCls: T.Tensor | null = null;
   private pendingPatch: T.Tensor | null = null;
   private pending = 0;
@@ -145,8 +151,9 @@ export class IBOTLoss {
   updateCenter(teacherCls: T.Tensor, teacherPatchMean: T.Tensor, accumIter = 1): void {
     T.noGrad(() =>
       T.scope(() => {
-        const c = teacherCls.float().mean([0], true);
-        const c2 = teacherPatchMean.float().mean([0], true).unsqueeze(0);
+        const overRanks = (t: T.Tensor) => (this.crossRankMean ? this.crossRankMean(t) : t);
+        const c = overRanks(teacherCls.float().mean([0], true));
+        const c2 = overRanks(teacherPatchMean.float().mean([0], true).unsqueeze(0));
         const sumCls = this.pendingCls ? this.pendingCls.add(c) : c;
         const sumPatch = this.pendingPatch ? this.pendingPatch.add(c2) : c2;
         this.pendingCls?.dispose();

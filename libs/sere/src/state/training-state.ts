@@ -53,6 +53,15 @@ function trainingStateIn(trainer: SereTrainer, info: ResumeInfo): T.PthValue {
   const device = trainer.flags.device;
   const rng: Record<string, T.PthValue> = { cpu: T.toPthTensor(T.scope(() => T.getRngState('cpu'))) };
   if (device !== 'cpu') rng[device] = T.toPthTensor(T.scope(() => T.getRngState(device)));
+  // Every rank's generators (drop-path differs per rank), gathered to each rank; rank 0's
+  // copy is the one written. Every rank must call this together.
+  const dp = trainer.dp;
+  const rngByRank = dp
+    ? T.scope(() => {
+        const gathered = Object.keys(rng).map((d) => [d, dp.gather(T.getRngState(d))] as const);
+        return Array.from({ length: dp.worldSize }, (_, r) => Object.fromEntries(gathered.map(([d, all]) => [d, T.toPthTensor(all[r])])) as T.PthValue);
+      })
+    : null;
   return {
     student: stateDictToPth(stateDict(trainer.nets.student)),
     teacher: stateDictToPth(stateDict(trainer.nets.teacher)),
@@ -61,7 +70,7 @@ function trainingStateIn(trainer: SereTrainer, info: ResumeInfo): T.PthValue {
     args: info.args,
     ibot_loss: { center: T.toPthTensor(trainer.loss.center), center2: T.toPthTensor(trainer.loss.center2) },
     fp16_scaler: trainer.scaler ? { scale: trainer.scaler.value, _growth_tracker: 0 } : null,
-    sere: { iteration: info.iteration, data_position: info.dataPosition, rng, micro_step: 0 },
+    sere: { iteration: info.iteration, data_position: info.dataPosition, rng, micro_step: 0, world_size: dp?.worldSize ?? 1, ...(rngByRank ? { rng_by_rank: rngByRank } : {}) },
   };
 }
 
@@ -84,9 +93,9 @@ function copyInto(target: T.Tensor, value: T.PthValue, what: string, source: str
  * without building a network: a stream source needs its position before the networks
  * exist, since the epoch length it learns sizes their schedules.
  */
-export function resumePosition(value: T.PthValue, source: string): { epoch: number; dataPosition: T.PthValue } {
+export function resumePosition(value: T.PthValue, source: string): { epoch: number; dataPosition: T.PthValue; worldSize: number } {
   const sere = field(value, 'sere', source) as T.PthDict;
-  return { epoch: Number(field(value, 'epoch', source)), dataPosition: sere.data_position ?? null };
+  return { epoch: Number(field(value, 'epoch', source)), dataPosition: sere.data_position ?? null, worldSize: Number(sere.world_size ?? 1) };
 }
 
 /** Loads a checkpoint written by trainingState into a trainer built with the same flags. */
@@ -125,7 +134,8 @@ export function restoreTrainingState(trainer: SereTrainer, value: T.PthValue, so
     T.noGrad(() => T.call('aten::fill_', 'Scalar', [trainer.scaler!.scaleTensor, Number((scaler as T.PthDict).scale)]));
   }
   const sere = field(value, 'sere', source) as T.PthDict;
-  const rng = sere.rng as T.PthDict;
+  const byRank = sere.rng_by_rank as T.PthValue[] | undefined;
+  const rng = (trainer.dp && Array.isArray(byRank) && byRank[trainer.dp.rank] ? byRank[trainer.dp.rank] : sere.rng) as T.PthDict;
   for (const [device, state] of Object.entries(rng)) {
     if (device !== 'cpu' && device !== trainer.flags.device) continue;
     T.scope(() => T.setRngState(T.fromPthTensor(state as T.PthTensor), device));

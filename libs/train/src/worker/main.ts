@@ -6,7 +6,7 @@
 import { parentPort } from 'worker_threads';
 import { exitCodeOf } from '@sere/config';
 import * as T from '@sere/torch';
-import { restoreTrainingState, resumePosition, SereTrainer, toObjectiveBatch, trainingState } from '@sere/sere';
+import { DataParallel, restoreTrainingState, resumePosition, SereTrainer, toObjectiveBatch, trainingState } from '@sere/sere';
 import type { Request, Response } from './protocol';
 
 let trainer: SereTrainer | null = null;
@@ -15,15 +15,22 @@ let loaded: { value: T.PthValue; source: string } | null = null;
 
 function handle(msg: Request): Response {
   switch (msg.type) {
-    case 'init':
+    case 'init': {
       if (msg.threads) T.setNumThreads(msg.threads);
-      trainer = new SereTrainer(msg.flags, msg.itersPerEpoch, msg.worldSize);
+      // The group is joined here, on the worker: the rendezvous and every collective block
+      // their thread until done or timed out, and the main thread must keep its event loop.
+      const dp = msg.group ? new DataParallel(T.ProcessGroup.join(msg.group)) : null;
+      trainer = new SereTrainer(msg.flags, msg.itersPerEpoch, dp);
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
+    }
     case 'step': {
       if (!trainer) throw new Error('the training worker was not initialised');
       const t = trainer;
       const metrics = T.scope(() => t.step(toObjectiveBatch(msg.samples, t.flags.device), msg.it, msg.epoch));
-      return { id: msg.id, ok: true, metrics, liveTensors: T.liveTensors() };
+      // A stop asked of any rank (a signal reaches the ranks at different steps) stops them
+      // all after the same step, so none is left waiting in a collective.
+      const stop = t.dp ? t.dp.min(msg.stop ? 0 : 1) === 0 : msg.stop;
+      return { id: msg.id, ok: true, metrics, stop, liveTensors: T.liveTensors() };
     }
     case 'save': {
       if (!trainer) throw new Error('the training worker was not initialised');
@@ -46,6 +53,7 @@ function handle(msg: Request): Response {
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
     case 'dispose':
       trainer?.dispose();
+      trainer?.dp?.group.close();
       trainer = null;
       loaded = null;
       return { id: msg.id, ok: true, liveTensors: T.liveTensors() };

@@ -4,15 +4,25 @@ import type { ExitCode } from '@sere/config';
 import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
 import type { PthValue } from '@sere/torch';
 
-/** Where a loaded checkpoint continues: epochs done and the data position it saved. */
+/** Where a loaded checkpoint continues: epochs done, the data position it saved, and the world size that wrote it. */
 export interface ResumePosition {
   epoch: number;
   dataPosition: PthValue;
+  worldSize: number;
+}
+
+/** How the worker joins the other ranks (rendezvous.ts), with the collectives' timeout. */
+export interface GroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  timeoutSeconds: number;
 }
 
 export type Request =
-  | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; worldSize: number; threads: number | null }
-  | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number }
+  | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; group: GroupOptions | null; threads: number | null }
+  | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number; stop: boolean }
   | { id: number; type: 'save'; info: ResumeInfo }
   | { id: number; type: 'load'; file: Uint8Array; source: string }
   | { id: number; type: 'restore' }
@@ -20,7 +30,7 @@ export type Request =
   | { id: number; type: 'dispose' };
 
 export type Response =
-  | { id: number; ok: true; metrics?: StepMetrics; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo; position?: ResumePosition }
+  | { id: number; ok: true; metrics?: StepMetrics; stop?: boolean; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo; position?: ResumePosition }
   | { id: number; ok: false; error: string; name: string; exitCode?: ExitCode };
 
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { MultiCropSample } from '@sere/augment';
 import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
-import { Request, Response, transferables, type ResumePosition } from './protocol';
+import { Request, Response, transferables, type GroupOptions, type ResumePosition } from './protocol';
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
 
@@ -53,14 +53,19 @@ export class StepWorker {
     });
   }
 
-  async init(flags: TrainerFlags, itersPerEpoch: number, worldSize = 1, threads: number | null = null): Promise<void> {
-    await this.request({ type: 'init', flags, itersPerEpoch, worldSize, threads });
+  /** Builds the trainer; with `group`, after joining the other ranks (which blocks the worker until all are there). */
+  async init(flags: TrainerFlags, itersPerEpoch: number, group: GroupOptions | null = null, threads: number | null = null): Promise<void> {
+    await this.request({ type: 'init', flags, itersPerEpoch, group, threads });
   }
 
-  /** One iteration; the samples' buffers move to the worker (they are unusable here afterwards). */
-  async step(samples: MultiCropSample[], it: number, epoch: number): Promise<{ metrics: StepMetrics; liveTensors: number }> {
-    const res = await this.request({ type: 'step', samples, it, epoch }, transferables(samples));
-    return { metrics: (res as { metrics: StepMetrics }).metrics, liveTensors: res.ok ? res.liveTensors! : -1 };
+  /**
+   * One iteration; the samples' buffers move to the worker (they are unusable here
+   * afterwards). `stop`: this rank was asked to stop; the answer's `stop` says whether any
+   * rank was, so all stop after the same step.
+   */
+  async step(samples: MultiCropSample[], it: number, epoch: number, stop = false): Promise<{ metrics: StepMetrics; stop: boolean; liveTensors: number }> {
+    const res = await this.request({ type: 'step', samples, it, epoch, stop }, transferables(samples));
+    return { metrics: (res as { metrics: StepMetrics }).metrics, stop: !!(res as { stop?: boolean }).stop, liveTensors: res.ok ? res.liveTensors! : -1 };
   }
 
   /** The full training state as .pth bytes (see training-state.ts). */
