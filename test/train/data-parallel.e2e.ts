@@ -45,7 +45,7 @@ function weights(dir: string): Map<string, Float32Array> {
   const ck = readPth(fs.readFileSync(path.join(dir, 'checkpoint.pth'))) as PthDict;
   const out = new Map<string, Float32Array>();
   for (const key of ['student', 'teacher']) {
-    for (const [name, t] of stateDictFromPth(ck[key])) if (t.dtype === 'float32') out.set(`${key}.${name}`, new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)));
+    for (const [name, t] of stateDictFromPth(ck[key], 'checkpoint.pth')) if (t.dtype === 'float32') out.set(`${key}.${name}`, new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)));
   }
   const loss = ck.ibot_loss as PthDict;
   for (const key of ['center', 'center2']) {

@@ -42,7 +42,7 @@ describe('training state checkpoints', () => {
     expect(T.liveTensors()).toBe(live); // saving a checkpoint leaves no tensor behind
     first.dispose();
     const parsed = T.readPth(file, 'checkpoint.pth');
-    expect(resumePosition(parsed, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });
+    expect(resumePosition(parsed, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition, worldSize: 1 });
 
     const second = new SereTrainer({ ...flags, seed: 99 }, 10); // different init: everything must come from the file
     const info = restoreTrainingState(second, parsed, 'checkpoint.pth');

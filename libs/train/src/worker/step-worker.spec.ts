@@ -41,7 +41,7 @@ describe('StepWorker resume', () => {
       const dataPosition = { epoch: 0, step: 2 };
       const file = await first.save({ epoch: 0, iteration: 2, dataPosition, args: { arch: 'vit_tiny' } });
 
-      expect(await second.load(file, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition });
+      expect(await second.load(file, 'checkpoint.pth')).toEqual({ epoch: 0, dataPosition, worldSize: 1 });
       await second.init({ ...flags, seed: 99 }, 10); // another init: everything must come from the file
       const info = await second.restore();
       expect(info).toMatchObject({ epoch: 0, iteration: 2, dataPosition });
