@@ -11,11 +11,11 @@
  * backward pass: 1 − (dp step − alone step) / all-reduce time, clamped to [0, 1].
  */
 import { spawn } from 'child_process';
-import * as net from 'net';
 import { parseFlagsDetailed, type SereConfig } from '@sere/config';
 import * as T from '@sere/torch';
 import { DataParallel, SereTrainer, toObjectiveBatch, trainableParameters } from '@sere/sere';
 import { syntheticSamples } from '../libs/sere/src/testing/synthetic';
+import { closedPort as freePort } from '../libs/stream/src/testing/closed-port';
 
 const DEFAULTS = ['--arch', 'vit_tiny', '--batch_size_per_gpu', '8', '--local_crops_number', '4', '--out_dim', '8192', '--threads', '1'];
 
@@ -82,13 +82,6 @@ function child(): void {
   dp?.group.close();
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function run(mode: string, ranks: number, world: number, args: string[], port: number): Promise<ChildResult[]> {
   return Promise.all(

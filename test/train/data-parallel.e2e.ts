@@ -13,11 +13,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from '@sere/config';
 import { synthDataset } from '@sere/dataset';
+import { closedPort } from '@sere/stream/testing';
 import { readPth, stateDictFromPth, type PthDict } from '@sere/torch';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 
@@ -27,13 +27,8 @@ const FLAGS = [...TINY_FLAGS.filter((f, i, a) => f !== '--batch_size_per_gpu' &&
 
 const losses = (dir: string): number[] => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+/** A loopback port nothing listens on, for the rendezvous store. */
+const freePort = closedPort;
 
 function sere(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [SERE, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
