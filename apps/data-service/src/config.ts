@@ -41,7 +41,7 @@ export const OPTIONS: Record<string, Spec> = {
   'data-dir': { env: 'SERE_DATA_DIR', help: 'ImageFolder root (<root>/<class>/<image>); run `sere data scan` on it first' },
   brokers: { env: 'KAFKA_BROKERS', default: '127.0.0.1:19092', help: 'comma-separated Kafka bootstrap servers' },
   prefix: { env: 'SERE_TOPIC_PREFIX', default: 'sere.batches', help: 'topic and group prefix; use a new one per job (the replica count is fixed per prefix)' },
-  ranks: { env: 'SERE_RANKS', default: '1', help: 'trainer ranks (GPUs); one topic per rank' },
+  ranks: { env: 'SERE_RANKS', default: '1', help: "trainer ranks (GPUs): the trainers' world size; one topic per rank, each epoch shared as DistributedSampler does" },
   replicas: { env: 'SERE_REPLICAS', default: '1', help: 'data-service replicas sharing the work; add replicas until the trainers never wait' },
   replica: { env: 'SERE_REPLICA', help: 'this replica, 0..replicas-1 (default: the ordinal at the end of HOSTNAME, as in a StatefulSet, else 0)' },
   seed: { env: 'SERE_SEED', default: '0', help: 'seed of the epoch shuffles and views; must match across replicas' },

@@ -16,7 +16,7 @@ describe('EpochPlan', () => {
     [10, 3, 2, 4],
     [7, 7, 1, 1],
     [64, 2, 4, 16],
-  ])('gives every image to exactly one slot of one rank (N=%i, T=%i, R=%i, S=%i)', (size, ranks, replicas, slotSize) => {
+  ])('gives each rank its DistributedSampler share, slot by slot (N=%i, T=%i, R=%i, S=%i)', (size, ranks, replicas, slotSize) => {
     const plan = new EpochPlan({ ...base, size, ranks, replicas, slotSize });
     const seen: number[] = [];
     const sizes: number[] = [];
@@ -33,10 +33,14 @@ describe('EpochPlan', () => {
         stream.push(...slot.indices);
       }
       expect(stream).toEqual(plan.rankStream(r));
+      expect(stream).toEqual(Array.from(distributedShard(plan.order, r, ranks)));
       seen.push(...stream);
     }
-    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: size }, (_, i) => i));
-    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    // Every image at least once; the padding repeats the order's first T·ceil(N/T) − N images.
+    const pad = ranks * Math.ceil(size / ranks) - size;
+    expect([...new Set(seen)].sort((x, y) => x - y)).toEqual(Array.from({ length: size }, (_, i) => i));
+    expect(seen).toHaveLength(size + pad);
+    expect(sizes.every((n) => n === Math.ceil(size / ranks))).toBe(true);
   });
 
   it('refuses impossible layouts with the numbers in the message', () => {

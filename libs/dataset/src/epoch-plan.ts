@@ -1,12 +1,14 @@
 /**
  * How one epoch's work is cut up. The dataset order of epoch e is the seeded permutation of
  * (seed, e) (the same on every replica and every trainer, so nothing needs to be agreed at
- * run time). Trainer rank r takes every T-th image of that order, starting at r — like a
- * distributed sampler, but without padding, so no image is repeated and rank streams differ
- * in length by at most one. A rank's stream is cut into slots of `slotSize` images (the last
- * may be short); slot s is produced by replica s mod R into partition s mod R of the rank's
- * topic. The consumer reads slots back in order s = 0, 1, 2, …, so every rank sees the same
- * sequence of images whatever the timing of the replicas.
+ * run time). Trainer rank r takes its share as PyTorch's DistributedSampler cuts it (see
+ * distributedShard): every T-th image of the order from position r, the order padded with
+ * its own first images to a multiple of T. Every rank's stream then has ceil(N/T) images, as
+ * in the reference and as a folder source's shard, so ranks agree on the iterations per
+ * epoch. A rank's stream is cut into slots of `slotSize` images (the last may be short);
+ * slot s is produced by replica s mod R into partition s mod R of the rank's topic. The
+ * consumer reads slots back in order s = 0, 1, 2, …, so every rank sees the same sequence
+ * of images whatever the timing of the replicas.
  */
 import { epochPermutation } from '@sere/augment';
 import { DataError } from './errors';
@@ -36,6 +38,8 @@ export interface Slot {
   indices: number[];
   slotsInEpoch: number;
   rankEpochSize: number;
+  /** Trainer ranks T the images are shared between (written in every message's header). */
+  ranks: number;
 }
 
 function positiveInt(name: string, v: number, min = 1): void {
@@ -57,7 +61,7 @@ export class EpochPlan {
 
   rankEpochSize(rank: number): number {
     this.checkRank(rank);
-    return Math.ceil((this.opts.size - rank) / this.opts.ranks);
+    return Math.ceil(this.opts.size / this.opts.ranks);
   }
 
   slotsInEpoch(rank: number): number {
@@ -67,9 +71,7 @@ export class EpochPlan {
   /** The rank's stream of dataset indices for this epoch. */
   rankStream(rank: number): number[] {
     this.checkRank(rank);
-    const out: number[] = [];
-    for (let p = rank; p < this.opts.size; p += this.opts.ranks) out.push(this.order[p]);
-    return out;
+    return Array.from(distributedShard(this.order, rank, this.opts.ranks));
   }
 
   slot(rank: number, seq: number): Slot {
@@ -79,8 +81,9 @@ export class EpochPlan {
     const first = seq * slotSize;
     const end = Math.min(first + slotSize, this.rankEpochSize(rank));
     const indices: number[] = [];
-    for (let p = first; p < end; p++) indices.push(this.order[rank + p * ranks]);
-    return { epoch, rank, seq, replica: seq % replicas, firstPosition: first, indices, slotsInEpoch: slots, rankEpochSize: this.rankEpochSize(rank) };
+    const { size } = this.opts;
+    for (let p = first; p < end; p++) indices.push(this.order[(rank + p * ranks) % size]);
+    return { epoch, rank, seq, replica: seq % replicas, firstPosition: first, indices, slotsInEpoch: slots, rankEpochSize: this.rankEpochSize(rank), ranks };
   }
 
   /** Slot numbers of `rank` that `replica` produces, in order. */

@@ -66,6 +66,8 @@ export interface Batch {
   endOfEpoch: boolean;
   /** Images of this rank in the batch's epoch, as the producer planned them (its messages' header). */
   rankEpochSize: number;
+  /** Trainer ranks the producer shares each epoch between (0 where its messages do not say). */
+  ranks: number;
   /** Where the stream stands after this batch; committed by done(). */
   readonly after: Cursor;
   readonly commit: CommitRequest[];
@@ -192,6 +194,7 @@ export class BatchConsumer {
     let epoch = this.cursor.epoch;
     let position = -1;
     let rankEpochSize = 0;
+    let ranks = 0;
     let endOfEpoch = false;
     while (samples.length < B) {
       if (this.epochFinished()) {
@@ -234,6 +237,7 @@ export class BatchConsumer {
       if (position < 0) {
         position = head.info.firstPosition + this.cursor.skip;
         rankEpochSize = head.info.rankEpochSize;
+        ranks = head.info.ranks;
       }
       samples.push(...take);
       this.cursor.skip += take.length;
@@ -254,7 +258,7 @@ export class BatchConsumer {
     this.usedOffset.forEach((offset, partition) => {
       if (offset >= 0) commit.push({ partition, offset, metadata });
     });
-    return { id: this.nextId++, epoch, position: Math.max(position, 0), samples, endOfEpoch, rankEpochSize, after, commit };
+    return { id: this.nextId++, epoch, position: Math.max(position, 0), samples, endOfEpoch, rankEpochSize, ranks, after, commit };
   }
 
   /**

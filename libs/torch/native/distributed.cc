@@ -64,7 +64,7 @@ void wait_work(const Group& g, const c10::intrusive_ptr<c10d::Work>& work, const
   try {
     work->wait(g.timeout);
   } catch (const std::exception& e) {
-    throw std::runtime_error(g.where(op) + " failed: " + c10_message(e));
+    throw CollectiveFailure(g.where(op) + " failed: " + c10_message(e));
   }
 }
 
@@ -125,7 +125,7 @@ void rendezvous(c10d::Store& store, int rank, int size, Ms timeout) {
       store_set(store, abort_key, msg);
     } catch (...) {
     }
-    throw std::runtime_error(msg);
+    throw CollectiveFailure(msg);
   };
   if (rank == 0) {
     store_set(store, "sere/world_size", std::to_string(size));
@@ -138,7 +138,7 @@ void rendezvous(c10d::Store& store, int rank, int size, Ms timeout) {
   if (store.add("sere/arrived/" + std::to_string(rank), 1) > 1) fail("rank " + std::to_string(rank) + " was started twice (RANK must differ between processes)");
   auto poll = [&](auto ready) {
     while (true) {
-      if (store.check({abort_key})) throw std::runtime_error(store_get(store, abort_key));
+      if (store.check({abort_key})) throw CollectiveFailure(store_get(store, abort_key));
       if (ready()) return;
       if (std::chrono::steady_clock::now() >= deadline) return;
       std::this_thread::sleep_for(Ms(50));
@@ -162,7 +162,7 @@ void rendezvous(c10d::Store& store, int rank, int size, Ms timeout) {
   } else {
     bool go = false;
     poll([&] { return go = store.check({"sere/go"}); });
-    if (!go) throw std::runtime_error("rank 0 did not start the group within the timeout");
+    if (!go) throw CollectiveFailure("rank 0 did not start the group within the timeout");
   }
 }
 
@@ -221,13 +221,13 @@ Napi::Value NewProcessGroup(const Napi::CallbackInfo& info) {
     g->store = c10::make_intrusive<c10d::TCPStore>(host, opts);
   } catch (const std::exception& e) {
     std::string endpoint = host + ":" + std::to_string(port);
-    if (rank == 0) throw std::runtime_error("rendezvous (rank 0): could not serve the store on " + endpoint + " (is --master_port taken by another job?): " + c10_message(e));
-    throw std::runtime_error("rendezvous (rank " + std::to_string(rank) + "): could not reach the master at " + endpoint + " within the timeout: " + c10_message(e));
+    if (rank == 0) throw CollectiveFailure("rendezvous (rank 0): could not serve the store on " + endpoint + " (is --master_port taken by another job?): " + c10_message(e));
+    throw CollectiveFailure("rendezvous (rank " + std::to_string(rank) + "): could not reach the master at " + endpoint + " within the timeout: " + c10_message(e));
   }
   try {
     rendezvous(*g->store, rank, size, timeout);
   } catch (const std::exception& e) {
-    throw std::runtime_error(g->where("rendezvous") + ": " + c10_message(e));
+    throw CollectiveFailure(g->where("rendezvous") + ": " + c10_message(e));
   }
   auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
   gloo->devices.push_back(gloo_device(host));
@@ -235,7 +235,7 @@ Napi::Value NewProcessGroup(const Napi::CallbackInfo& info) {
   try {
     g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, size, gloo);
   } catch (const std::exception& e) {
-    throw std::runtime_error(g->where("connecting the Gloo mesh") + ": " + c10_message(e));
+    throw CollectiveFailure(g->where("connecting the Gloo mesh") + ": " + c10_message(e));
   }
   {
     std::lock_guard<std::mutex> lock(g_groups_mutex);
@@ -287,7 +287,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
     // Coalesced into buckets of 256 MiB, as DistributedDataParallel syncs module states.
     c10d::broadcast_coalesced(g->pg, tensors, size_t(256) << 20, root);
   } catch (const std::exception& e) {
-    throw std::runtime_error(g->where("broadcast") + " failed: " + c10_message(e));
+    throw CollectiveFailure(g->where("broadcast") + " failed: " + c10_message(e));
   }
   return info.Env().Undefined();
 }

@@ -8,9 +8,31 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <stdexcept>
 #include <string>
 
 namespace sere {
+
+// A collective or rendezvous that failed: a peer died, never came, or disagreed. JS sees
+// it as an Error with code COLLECTIVE_ERROR_CODE, so the run loop can tell "the group is
+// gone, restart it" from a bug without reading messages.
+struct CollectiveFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+constexpr const char* COLLECTIVE_ERROR_CODE = "ERR_SERE_COLLECTIVE";
+
+// Gloo's own errors (a peer's socket closed or timed out under DDP's Reducer, in backward)
+// reach us as c10::Error raised from Gloo's sources; the full what() names the file.
+inline bool from_gloo(const c10::Error& e) {
+  std::string w = e.what();
+  return w.find("gloo/") != std::string::npos || w.find("ProcessGroupGloo") != std::string::npos;
+}
+
+inline Napi::Error collective_error(const Napi::Env& env, const std::string& msg) {
+  auto err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, COLLECTIVE_ERROR_CODE));
+  return err;
+}
 
 // c10::Error::what() carries a C++ backtrace after the first lines; users need the message.
 inline std::string short_message(const std::string& what) {
@@ -26,7 +48,10 @@ Napi::Value guarded(const Napi::Env& env, const std::string& where, F&& body) {
     return body();
   } catch (const Napi::Error&) {
     throw;
+  } catch (const CollectiveFailure& e) {
+    throw collective_error(env, where + ": " + short_message(e.what()));
   } catch (const c10::Error& e) {
+    if (from_gloo(e)) throw collective_error(env, where + ": " + short_message(e.what_without_backtrace()));
     throw Napi::Error::New(env, where + ": " + short_message(e.what_without_backtrace()));
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, where + ": " + short_message(e.what()));

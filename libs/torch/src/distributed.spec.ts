@@ -17,6 +17,8 @@ interface Result {
   ok: boolean;
   out?: Record<string, unknown>;
   error?: string;
+  /** The error carried the binding's COLLECTIVE_ERROR_CODE. */
+  collective?: boolean;
   ms?: number;
   code: number | null;
   wallMs: number;
@@ -81,6 +83,7 @@ describe('c10d collectives (Gloo, 2 processes)', () => {
     expect(r1.code).toBe(9);
     expect(r0.ok).toBe(false);
     expect(r0.error).toMatch(/^allReduce: all-reduce \(rank 0 of 2\) failed: /);
+    expect(r0.collective).toBe(true);
     expect(r0.wallMs).toBeLessThan(15_000);
   });
 
@@ -88,6 +91,7 @@ describe('c10d collectives (Gloo, 2 processes)', () => {
     const [r0] = await group(2, { TIMEOUT: '2' }, 1);
     expect(r0.ok).toBe(false);
     expect(r0.error).toMatch(/rendezvous \(rank 0 of 2\): rank 1 of 2 did not arrive within 2/);
+    expect(r0.collective).toBe(true);
   });
 
   it('reports a master that cannot be reached', async () => {
@@ -95,6 +99,7 @@ describe('c10d collectives (Gloo, 2 processes)', () => {
     const r1 = await rankProcess({ RANK: '1', WORLD_SIZE: '2', MASTER_PORT: port, TIMEOUT: '2' });
     expect(r1.ok).toBe(false);
     expect(r1.error).toMatch(new RegExp(`rendezvous \\(rank 1\\): could not reach the master at 127\\.0\\.0\\.1:${port} within the timeout`));
+    expect(r1.collective).toBe(true);
   });
 
   it('reports a master port that another program holds', async () => {
@@ -114,5 +119,12 @@ describe('c10d collectives (Gloo, 2 processes)', () => {
     const [r0, r1] = await group(2, { TIMEOUT: '5' }, 2, [2, 3]);
     expect(r1.error).toMatch(/world sizes disagree: rank 1 has WORLD_SIZE=3, rank 0 has WORLD_SIZE=2/);
     expect(r0.error).toMatch(/world sizes disagree: rank 1 has WORLD_SIZE=3, rank 0 has WORLD_SIZE=2/);
+    expect([r0.collective, r1.collective]).toEqual([true, true]);
+  });
+
+  it('gives other errors no collective code', async () => {
+    const r = await rankProcess({ RANK: '3', WORLD_SIZE: '2', MASTER_PORT: '1', TIMEOUT: '1' });
+    expect(r.error).toMatch(/RANK must be in \[0, WORLD_SIZE\)/);
+    expect(r.collective).toBe(false);
   });
 });

@@ -6,10 +6,19 @@
  * Every call blocks its thread until the collective is done or the group's timeout has
  * passed, so call it from a worker thread (the trainer's step worker), not from an event
  * loop that must stay responsive. A dead or missing peer becomes an Error whose message
- * names the operation and this process's rank.
+ * names the operation and this process's rank, with `code` COLLECTIVE_ERROR_CODE (also when
+ * Gloo fails under the Reducer, inside backward).
  */
 import { native, NativeGroup, NativeReducer } from './native';
 import { Tensor } from './tensor';
+
+/** The `code` of an Error from a collective or rendezvous that failed (a peer died, never came, or disagreed). */
+export const COLLECTIVE_ERROR_CODE = 'ERR_SERE_COLLECTIVE';
+
+/** Whether `e` says the group failed, rather than anything else going wrong. */
+export function isCollectiveError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === COLLECTIVE_ERROR_CODE;
+}
 
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
 

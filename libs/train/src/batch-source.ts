@@ -18,6 +18,13 @@ export interface SourceBatch {
 export interface BatchSource {
   /** Full batches per epoch, known before the first step: the schedules are laid out over it. */
   readonly itersPerEpoch: number;
+  /**
+   * An epoch may end early on one rank and not on another (a stream leaves out images it
+   * cannot use): on several ranks the loop then agrees on every step that all have a batch.
+   */
+  readonly mayEndEarly?: boolean;
+  /** Several ranks agreed to run `n` < itersPerEpoch iterations per epoch: later full batches are passed over. */
+  runFor?(n: number): void;
   /** Batches of `epoch` from batch `startStep` on. An epoch may end early, never late. */
   epoch(epoch: number, startStep: number): AsyncGenerator<SourceBatch>;
   /**

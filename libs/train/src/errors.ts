@@ -10,3 +10,14 @@ export class TrainingError extends Error implements ExitCoded {
     this.name = 'TrainingError';
   }
 }
+
+/**
+ * The training worker's collectives failed: a rank died, never came, or the rendezvous broke
+ * (the binding's COLLECTIVE_ERROR_CODE). This rank cannot go on, a restart of the group can.
+ */
+export class GroupFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GroupFailure';
+  }
+}

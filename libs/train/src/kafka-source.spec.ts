@@ -218,4 +218,44 @@ describe('KafkaSource', () => {
       message: expect.stringMatching(new RegExp(`cannot reach the Kafka broker 127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\)\\. Start the broker or correct the address`)),
     });
   });
+
+  describe('on several ranks', () => {
+    it("reads its own rank's topic, and refuses a stream made for another rank count, naming both", async () => {
+      const broker = new FakeBroker();
+      await streamer(broker, 12, { ranks: 2 }).run();
+      const lines: string[] = [];
+      const one = await KafkaSource.open(broker.consumer(1, 1), fresh, options(lines, { rank: 1, worldSize: 2, batchSize: 2 }));
+      expect(lines).toEqual(['data: test.rank1 at 127.0.0.1:19092, 6 images per epoch for this trainer (rank 1 of 2); 3 iterations per epoch']);
+      const plan = new EpochPlan({ size: 12, seed: SEED, epoch: 0, ranks: 2, replicas: 1, slotSize: 3 });
+      expect(indices(await collect(one.epoch(0, 0)))).toEqual(chunks(plan.rankStream(1), 2));
+      await one.close();
+      await expect(KafkaSource.open(broker.consumer(0, 1), fresh, options([], { rank: 0, worldSize: 3 }))).rejects.toThrow(
+        /the data service shares each epoch between 2 trainer ranks \(its --ranks 2\); this run has world size 3/,
+      );
+    });
+
+    it('runs the iterations the ranks agreed on, passing over later batches and what is left of an epoch the ranks ended early', async () => {
+      const broker = new FakeBroker();
+      await streamer(broker, 16, { ranks: 2, endEpoch: 3 }).run();
+      const lines: string[] = [];
+      const source = await KafkaSource.open(broker.consumer(0, 1), fresh, options(lines, { rank: 0, worldSize: 2, batchSize: 2 }));
+      expect(source.itersPerEpoch).toBe(4);
+      source.runFor(3);
+      expect(lines).toContain('test.rank0 holds 4 full batches per epoch; every rank runs 3, the rest is passed over');
+      const e0 = await collect(source.epoch(0, 0));
+      expect(e0.map((b) => [b.step, b.last])).toEqual([[0, false], [1, false], [2, true]]);
+      // Epoch 1 ended by the ranks after its first batch: the loop returns the generator there.
+      const e1 = source.epoch(1, 0);
+      const first = await e1.next();
+      expect((first.value as SourceBatch).step).toBe(0);
+      await e1.return(undefined);
+      const e2 = await collect(source.epoch(2, 0));
+      expect(lines).toContain('passed over 6 images left of epoch 2 on test.rank0: the ranks ended that epoch together when one ran out');
+      expect(e2.map((b) => [b.epoch, b.step])).toEqual([[2, 0], [2, 1], [2, 2]]);
+      expect(() => source.runFor(5)).toThrow(/holds 4 full batches/);
+      await source.close();
+      const plan1 = new EpochPlan({ size: 16, seed: SEED, epoch: 1, ranks: 2, replicas: 1, slotSize: 3 });
+      expect((first.value as SourceBatch).samples.map((x) => x.index)).toEqual(plan1.rankStream(0).slice(0, 2).map((i) => i + 1000));
+    });
+  });
 });

@@ -1,6 +1,12 @@
 /**
  * Batches for `sere train --data kafka://broker/prefix`: the data service's stream for this
- * trainer (topic <prefix>.rank0), read by BatchConsumer, shaped like LocalSource.
+ * trainer (topic <prefix>.rank<r> for rank r), read by BatchConsumer, shaped like LocalSource.
+ *
+ * - Several ranks: every message states the rank count the data service shares the images
+ *   between; a run of another world size is refused, naming both. The ranks train the
+ *   iterations per epoch that all can (runFor), and an epoch that ends early on one rank ends
+ *   on all (the run loop agrees on each step, since mayEndEarly); a rank then passes over what
+ *   is left of that epoch in its stream.
  *
  * - Epoch length: every message's header carries the rank's images per epoch (from the
  *   producer's EpochPlan), so a new run waits for its first batch and reads it there; a
@@ -49,6 +55,9 @@ export interface KafkaSourceOptions {
   batchSize: number;
   views: ViewShape;
   write: (line: string) => void;
+  /** This trainer's rank and the run's world size (default 0 of 1). */
+  rank?: number;
+  worldSize?: number;
   /** How long a wait for the stream lasts before the run says it is waiting (and again each time as long). */
   waitNoticeMs?: number;
 }
@@ -77,7 +86,9 @@ export function streamFailure(e: unknown, o: KafkaSourceOptions): unknown {
 }
 
 export class KafkaSource implements BatchSource {
-  readonly itersPerEpoch: number;
+  /** Full batches per epoch of this rank's stream, then (runFor) of every rank's. */
+  itersPerEpoch: number;
+  readonly mayEndEarly = true;
   /** Images per epoch of this trainer's stream, from the producer's plan. */
   readonly imagesPerEpoch: number;
   private readonly topic: string;
@@ -86,6 +97,10 @@ export class KafkaSource implements BatchSource {
   /** The position after the last batch handed out (or passed over); what position() saves. */
   private used: CommitRequest[];
   private commitFailure: unknown = null;
+  /** Full batches this rank's stream holds per epoch, whatever the ranks agreed to run. */
+  private readonly ownIters: number;
+  private readonly rank: number;
+  private readonly worldSize: number;
 
   private constructor(
     private readonly consumer: BatchConsumer,
@@ -96,7 +111,9 @@ export class KafkaSource implements BatchSource {
     this.imagesPerEpoch = start.imagesPerEpoch;
     this.pending = start.pending;
     this.used = start.used;
-    this.itersPerEpoch = Math.floor(start.imagesPerEpoch / o.batchSize);
+    this.rank = o.rank ?? 0;
+    this.worldSize = o.worldSize ?? 1;
+    this.itersPerEpoch = this.ownIters = Math.floor(start.imagesPerEpoch / o.batchSize);
     if (this.itersPerEpoch === 0) {
       throw new TrainingError(
         `--data ${url(o)}: the stream holds ${start.imagesPerEpoch} images per epoch for this trainer, fewer than one batch of --batch_size_per_gpu ${o.batchSize}`,
@@ -114,25 +131,35 @@ export class KafkaSource implements BatchSource {
     let transport: KafkaConsumerTransport;
     try {
       const kafka = kafkaClient({ brokers: o.brokers, prefix: o.prefix, clientId: 'sere-trainer', logLevel: 'nothing', retries });
-      transport = await KafkaConsumerTransport.connect(kafka, o.prefix, 0, { topicWaitMs: tuning.topicWaitMs ?? 60_000, retries });
+      transport = await KafkaConsumerTransport.connect(kafka, o.prefix, o.rank ?? 0, { topicWaitMs: tuning.topicWaitMs ?? 60_000, retries });
     } catch (e) {
+      if (e instanceof StreamUnavailableError && e.reason === 'no-topic' && (o.rank ?? 0) > 0) {
+        // Rank 0's topic would have told rank 0 the service's rank count; this one only knows its own is missing.
+        throw new TrainingError(
+          `--data ${url(o)}: ${e.message} If the data service is streaming, it streams for fewer trainer ranks than this run's world size ${o.worldSize}: ` +
+            `start it with --ranks ${o.worldSize} and a new --prefix.`,
+          EXIT.unavailable,
+        );
+      }
       throw streamFailure(e, o);
     }
     return KafkaSource.open(transport, start, o);
   }
 
-  /** Opens the source on a connected transport of rank 0's topic (FakeBroker in tests). */
+  /** Opens the source on a connected transport of this rank's topic (FakeBroker in tests). */
   static async open(transport: ConsumerTransport, start: () => Promise<StartPosition>, o: KafkaSourceOptions): Promise<KafkaSource> {
-    const topic = rankTopic(o.prefix, 0);
+    const rank = o.rank ?? 0;
+    const topic = rankTopic(o.prefix, rank);
     let consumer: BatchConsumer | null = null;
     try {
       const at = readFrom(await start(), topic, transport.partitions);
-      consumer = new BatchConsumer(transport, { rank: 0, batchSize: o.batchSize, from: at.from, onEvent: (e) => report(e, topic, o.write) });
+      consumer = new BatchConsumer(transport, { rank, batchSize: o.batchSize, from: at.from, onEvent: (e) => report(e, topic, o.write) });
       await consumer.start();
       const pending = at.imagesPerEpoch === null ? await waiting(consumer.next(), topic, o) : null;
       const used = [...at.from].map(([partition, c]) => ({ partition, offset: c.offset, metadata: c.metadata ?? '' }));
       const source = new KafkaSource(consumer, o, { topic, imagesPerEpoch: at.imagesPerEpoch ?? pending!.rankEpochSize, pending, used });
-      o.write(`data: ${topic} at ${o.brokers.join(', ')}, ${source.imagesPerEpoch} images per epoch for this trainer; ${source.itersPerEpoch} iterations per epoch`);
+      const ranks = (o.worldSize ?? 1) > 1 ? ` (rank ${rank} of ${o.worldSize})` : '';
+      o.write(`data: ${topic} at ${o.brokers.join(', ')}, ${source.imagesPerEpoch} images per epoch for this trainer${ranks}; ${source.itersPerEpoch} iterations per epoch`);
       return source;
     } catch (e) {
       await (consumer ?? transport).close().catch(() => undefined);
@@ -144,6 +171,14 @@ export class KafkaSource implements BatchSource {
     const B = this.o.batchSize;
     let step = startStep;
     let batch = await this.take();
+    let passed = 0;
+    while (batch.epoch < epoch && this.worldSize > 1) {
+      // What is left of an epoch another rank ended early (the ranks stop it together).
+      this.use(batch);
+      passed += batch.samples.length;
+      batch = await this.take();
+    }
+    if (passed > 0) this.o.write(`passed over ${passed} images left of epoch ${epoch} on ${this.topic}: the ranks ended that epoch together when one ran out`);
     if (batch.epoch < epoch) throw new TrainingError(`--data ${url(this.o)}: the stream is at epoch ${batch.epoch + 1} but the run at epoch ${epoch + 1}`, EXIT.refused);
     for (;;) {
       if (batch.epoch > epoch) {
@@ -155,18 +190,28 @@ export class KafkaSource implements BatchSource {
         this.use(batch);
         break;
       }
-      if (step >= this.itersPerEpoch) {
+      if (step >= this.ownIters) {
         throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds more than the ${this.imagesPerEpoch} images its header announces`, EXIT.refused);
       }
       this.use(batch);
+      if (step >= this.itersPerEpoch) {
+        // A full batch beyond what every rank can run: passed over, as the short one is.
+        step++;
+        if (batch.endOfEpoch) break;
+        batch = await this.take();
+        continue;
+      }
       const next = batch.endOfEpoch ? null : await this.take();
-      const last = next === null || next.epoch !== epoch || next.samples.length < B;
+      const last = next === null || next.epoch !== epoch || next.samples.length < B || step + 1 >= this.itersPerEpoch;
+      // Kept for the next take() if the loop stops at this batch (return() at the yield).
+      this.pending = next;
       yield { epoch, step, samples: batch.samples, last };
+      this.pending = null;
       step++;
       if (next === null) break;
       batch = next;
     }
-    if (step === startStep) {
+    if (step === startStep && this.worldSize === 1) {
       throw new TrainingError(`--data ${url(this.o)}: epoch ${epoch + 1} of the stream holds no full batch of ${B} images from iteration ${startStep + 1} on`, EXIT.refused);
     }
     if (step < this.itersPerEpoch) {
@@ -175,6 +220,13 @@ export class KafkaSource implements BatchSource {
           '(the data service leaves out images it cannot use; see its log)',
       );
     }
+  }
+
+  /** The ranks agreed to run `n` iterations per epoch (at most this stream's); later full batches are passed over. */
+  runFor(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > this.ownIters) throw new RangeError(`runFor(${n}): this rank's stream holds ${this.ownIters} full batches per epoch`);
+    if (n < this.ownIters) this.o.write(`${this.topic} holds ${this.ownIters} full batches per epoch; every rank runs ${n}, the rest is passed over`);
+    this.itersPerEpoch = n;
   }
 
   position(): PthValue {
@@ -206,6 +258,13 @@ export class KafkaSource implements BatchSource {
   }
 
   private check(b: Batch): void {
+    if (b.ranks && b.ranks !== this.worldSize) {
+      throw new TrainingError(
+        `--data ${url(this.o)}: the data service shares each epoch between ${b.ranks} trainer ranks (its --ranks ${b.ranks}); this run has world size ${this.worldSize}. ` +
+          `Start the data service with --ranks ${this.worldSize} and a new --prefix, or run ${b.ranks} trainer ranks`,
+        EXIT.refused,
+      );
+    }
     if (b.rankEpochSize !== this.imagesPerEpoch) {
       throw new TrainingError(
         `--data ${url(this.o)}: epoch ${b.epoch + 1} of the stream holds ${b.rankEpochSize} images for this trainer, the run was sized for ${this.imagesPerEpoch}: ` +

@@ -1,3 +1,4 @@
+import { parseFlags, recipes } from '@sere/config';
 import { LAUNCH_DEFAULTS, parseLaunchArgs } from './launch';
 
 describe('parseLaunchArgs', () => {
@@ -6,6 +7,17 @@ describe('parseLaunchArgs', () => {
     expect(p.options).toEqual({ ...LAUNCH_DEFAULTS, nprocPerNode: 8, nnodes: 2, nodeRank: 1, masterAddr: 'h0', maxRestarts: 3 });
     expect(p.command).toBe('train');
     expect(p.args).toEqual(['--arch', 'vit_small']);
+  });
+
+  it.each(['vit_small_16', 'vit_base_16'] as const)("runs the published %s command verbatim after 'sere launch --nproc_per_node=8 train'", (name) => {
+    // python -m torch.distributed.launch --nproc_per_node=8 main_sere.py <flags>
+    const flags = [...recipes[name].argv, '--data_path', '/data/in1k/train', '--output_dir', '/runs/sere'];
+    const p = parseLaunchArgs(['--nproc_per_node=8', 'train', ...flags]);
+    expect(p.options.nprocPerNode).toBe(8);
+    expect(p.command).toBe('train');
+    expect(p.args).toEqual(flags);
+    expect(parseFlags(p.args)).toEqual(parseFlags(flags));
+    expect(parseFlags(p.args).batch_size_per_gpu).toBe(128);
   });
 
   it.each([

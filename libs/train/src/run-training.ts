@@ -12,13 +12,13 @@ import { NonFiniteLossError, type ResumeInfo, type StepMetrics } from '@sere/ser
 import { checkpointName, RESUME_CHECKPOINT } from '@sere/store';
 import type { PthValue } from '@sere/torch';
 import type { BatchSource, SourceFactory, StartPosition } from './batch-source';
-import { TrainingError } from './errors';
+import { GroupFailure, TrainingError } from './errors';
 import { Progress } from './progress';
 import { RunLog } from './run-log';
 import { rendezvousFrom, type Rendezvous } from './rendezvous';
 import { sourceOf } from './sources';
 import type { ResumePosition } from './worker/protocol';
-import { StepWorker } from './worker/step-worker';
+import { StepWorker, type StepAnswer } from './worker/step-worker';
 import type { RunStore } from './run-store';
 
 export interface RunOptions {
@@ -75,17 +75,19 @@ async function readInside(store: RunStore, name: string): Promise<Buffer> {
  * go on here, but a restart of the group from the last checkpoint can.
  */
 function lostRank(e: unknown): unknown {
-  const msg = (e as Error).message ?? '';
-  if (/\(rank \d+(?: of \d+)?\)/.test(msg) && /rendezvous|failed:|did not|disagree|started twice/.test(msg)) {
-    return new TrainingError(`${msg} — the run stopped; its last checkpoint is intact`, EXIT.unavailable);
-  }
+  if (e instanceof GroupFailure) return new TrainingError(`${e.message} — the run stopped; its last checkpoint is intact`, EXIT.unavailable);
   return e;
 }
 
-/** Where a checkpoint continues: its data position, or the start of the epoch it records. */
-function continuesAt(saved: Pick<ResumePosition, 'epoch' | 'dataPosition'>): StartPosition {
+/**
+ * Where a checkpoint continues for `rank`: its data position, or the start of the epoch it
+ * records. A run of several ranks on a stream saves every rank's position (`by_rank`).
+ */
+function continuesAt(saved: Pick<ResumePosition, 'epoch' | 'dataPosition'>, rank: number): StartPosition {
   const pos = saved.dataPosition as { epoch?: number; step?: number; source?: PthValue } | null;
-  return { epoch: pos?.epoch ?? saved.epoch, step: pos?.step ?? 0, source: pos?.source ?? null };
+  const source = pos?.source as { by_rank?: PthValue[] } | null | undefined;
+  const mine = source && Array.isArray(source.by_rank) ? (source.by_rank[rank] ?? null) : (source ?? null);
+  return { epoch: pos?.epoch ?? saved.epoch, step: pos?.step ?? 0, source: mine as PthValue };
 }
 
 interface Checkpoint {
@@ -122,6 +124,7 @@ export async function runTraining(run: RunOptions): Promise<RunResult> {
 async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResult> {
   const c = o.config;
   const worldSize = dist?.worldSize ?? 1;
+  const rank = dist?.rank ?? 0;
 
   // The worker comes first: it parses the checkpoint to resume from, and a stream source
   // needs the position saved in it before the networks can be built.
@@ -136,33 +139,41 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
     // ============ data ============
     const startAt = async (): Promise<StartPosition> => {
       const r = await resumeFrom();
-      return r ? continuesAt(r.saved) : { epoch: 0, step: 0, source: null };
+      if (r && r.saved.worldSize !== worldSize) {
+        // Batches, shards and the lr scale all follow the world size: the run would not continue as it began.
+        throw new TrainingError(`${r.ck.name} was written by a run of world size ${r.saved.worldSize}; this run has world size ${worldSize} (start it with ${r.saved.worldSize} ranks, or start a new run in another output folder)`, EXIT.refused);
+      }
+      return r ? continuesAt(r.saved, rank) : { epoch: 0, step: 0, source: null };
     };
-    const source = (opened = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write, rank: dist?.rank, worldSize })(startAt));
+    // A folder source asks only at its first epoch; the world size is checked before the group forms.
+    await startAt();
+    const source = (opened = await sourceOf(o.config, { data: o.data, source: o.source, write: o.write, rank, worldSize })(startAt));
 
     // ============ student, teacher, loss, optimiser, schedules (on the worker) ============
-    const group = dist ? { rank: dist.rank, worldSize, masterAddr: dist.masterAddr, masterPort: dist.masterPort, timeoutSeconds: c.dist_timeout } : null;
-    await worker.init(c, source.itersPerEpoch, group, c.threads).catch((e) => {
+    const group = dist ? { rank, worldSize, masterAddr: dist.masterAddr, masterPort: dist.masterPort, timeoutSeconds: c.dist_timeout } : null;
+    const itersPerEpoch = await worker.init(c, source.itersPerEpoch, group, c.threads).catch((e) => {
       throw lostRank(e);
     });
+    if (itersPerEpoch !== source.itersPerEpoch) {
+      if (!source.runFor) throw new Error(`the ranks agreed on ${itersPerEpoch} iterations per epoch, and this rank's source holds ${source.itersPerEpoch} and cannot run fewer`);
+      source.runFor(itersPerEpoch);
+    }
+    // Every rank must have a batch before any trains: a stream's epoch may end early on one.
+    const agreeOnBatches = worldSize > 1 && source.mayEndEarly === true;
 
     // ============ resume ============
     let startEpoch = 0;
     let startStep = 0;
     const r = await resumeFrom();
-    if (r && r.saved.worldSize !== worldSize) {
-      // Batches, shards and the lr scale all follow the world size: the run would not continue as it began.
-      throw new TrainingError(`${r.ck.name} was written by a run of world size ${r.saved.worldSize}; this run has world size ${worldSize} (start it with ${r.saved.worldSize} ranks, or start a new run in another output folder)`, EXIT.refused);
-    }
     if (r) {
-      ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore()));
+      ({ epoch: startEpoch, step: startStep } = continuesAt(await worker.restore(), rank));
       o.write(`resumed from ${r.ck.where}: epoch ${startEpoch + 1}, iteration ${startStep + 1}`);
     }
     await o.store.put('config.json', Buffer.from(JSON.stringify(c, null, 2) + '\n'));
 
     // ============ training loop ============
-    const progress = new Progress({ epochs: c.epochs, itersPerEpoch: source.itersPerEpoch, batchSize: c.batch_size_per_gpu, worldSize, every: 10, write: o.write });
-    let it = startEpoch * source.itersPerEpoch + startStep;
+    const progress = new Progress({ epochs: c.epochs, itersPerEpoch, batchSize: c.batch_size_per_gpu, worldSize, every: 10, write: o.write });
+    let it = startEpoch * itersPerEpoch + startStep;
     const log = await RunLog.open(o.store, { it, epoch: startEpoch });
     progress.begin(it, log.resumedEpochLines);
     const limit = c.steps ?? Infinity;
@@ -176,13 +187,19 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
       imagesPerSecond: (done * c.batch_size_per_gpu * worldSize) / Math.max(1e-9, (Date.now() - t0) / 1000),
       last,
     });
-    // (epoch, step) place a folder's batches; a stream adds where its consumer stands.
-    const dataPosition = (epoch: number, step: number): PthValue => {
+    // (epoch, step) place a folder's batches; a stream adds where its consumer stands, every
+    // rank's (a collective: every rank saves at the same points).
+    const dataPosition = async (epoch: number, step: number): Promise<PthValue> => {
       const at = source.position();
-      return at === null ? { epoch, step } : { epoch, step, source: at };
+      if (at === null) return { epoch, step };
+      if (worldSize === 1) return { epoch, step, source: at };
+      const all = await worker.gather(JSON.stringify(at)).catch((e) => {
+        throw lostRank(e);
+      });
+      return { epoch, step, source: { by_rank: all.map((t) => JSON.parse(t) as PthValue) } };
     };
-    const save = async (info: ResumeInfo, numbered: string | null) => {
-      const bytes = await worker.save(info);
+    const save = async (info: Omit<ResumeInfo, 'dataPosition'>, at: { epoch: number; step: number }, numbered: string | null) => {
+      const bytes = await worker.save({ ...info, dataPosition: await dataPosition(at.epoch, at.step) } as ResumeInfo);
       // The numbered copy first: once checkpoint.pth moves on, the epoch is not run again,
       // so a kill between the two writes must not be able to skip the numbered one.
       if (numbered) await o.store.put(numbered, bytes);
@@ -190,35 +207,53 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
     };
     let stopAll = false;
     for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
-      for await (const batch of source.epoch(epoch, epoch === startEpoch ? startStep : 0)) {
+      const batches = source.epoch(epoch, epoch === startEpoch ? startStep : 0);
+      let step = epoch === startEpoch ? startStep : 0;
+      for (;;) {
+        const next = await batches.next();
+        const batch = next.done ? null : next.value;
+        if (!batch && !agreeOnBatches) break;
         // A stream's epoch may end early (images the data service left out); the schedules
         // then skip the missing iterations rather than shift the next epoch.
-        it = epoch * source.itersPerEpoch + batch.step;
-        let m: StepMetrics;
+        if (batch) step = batch.step;
+        it = epoch * itersPerEpoch + step;
+        let answer: StepAnswer | null;
         try {
-          ({ metrics: m, stop: stopAll } = await worker.step(batch.samples, it, epoch, !!o.stopRequested?.()));
+          const stopAsked = !!o.stopRequested?.();
+          answer = agreeOnBatches ? await worker.stepAgreed(batch?.samples ?? null, it, epoch, stopAsked, batch?.last ?? true) : await worker.step(batch!.samples, it, epoch, stopAsked, batch!.last);
         } catch (e) {
           if ((e as Error).name === NonFiniteLossError.name) {
             throw new TrainingError(`${(e as Error).message}`, EXIT.diverged);
           }
           throw lostRank(e);
         }
+        if (!answer) {
+          // Some rank's epoch ended here: all end it; what is left of it here is passed over.
+          await batches.return(undefined);
+          break;
+        }
+        const m = answer.metrics;
+        stopAll = answer.stop;
         last = m;
         await log.iteration(progress.step(epoch, it, m));
         it++;
         done++;
         const stop = done >= limit || stopAll;
-        if (stop && !batch.last) {
+        if (stop && !answer.last) {
           await log.flush();
-          await save({ epoch, iteration: it, dataPosition: dataPosition(epoch, batch.step + 1), args: args(c) }, null);
-          o.write(`stopped at epoch ${epoch + 1}, iteration ${batch.step + 1}; checkpoint saved, run again to continue`);
+          await save({ epoch, iteration: it, args: args(c) }, { epoch, step: step + 1 }, null);
+          o.write(`stopped at epoch ${epoch + 1}, iteration ${step + 1}; checkpoint saved, run again to continue`);
           return result(epoch, true);
+        }
+        if (stop) {
+          await batches.return(undefined);
+          break;
         }
       }
       await log.epoch(progress.epochLog(epoch, last!));
-      it = (epoch + 1) * source.itersPerEpoch;
+      it = (epoch + 1) * itersPerEpoch;
       const numbered = c.saveckp_freq && epoch % c.saveckp_freq === 0 && epoch > 0 ? checkpointName(epoch) : null;
-      await save({ epoch: epoch + 1, iteration: it, dataPosition: dataPosition(epoch + 1, 0), args: args(c) }, numbered);
+      await save({ epoch: epoch + 1, iteration: it, args: args(c) }, { epoch: epoch + 1, step: 0 }, numbered);
       if (done >= limit || stopAll) {
         return result(epoch + 1, epoch + 1 < c.epochs);
       }

@@ -3,12 +3,11 @@
  * worker pool) or the data service's Kafka stream; both behind one interface.
  */
 import * as os from 'os';
-import { dataSource, EXIT, tokenGrids, viewRecipe, type DataSource, type SereConfig, type ViewRecipe } from '@sere/config';
+import { dataSource, tokenGrids, viewRecipe, type DataSource, type SereConfig, type ViewRecipe } from '@sere/config';
 import { indexImageFolder } from '@sere/dataset';
 import type { SourceFactory } from './batch-source';
 import { KafkaSource } from './kafka-source';
 import { LocalSource } from './local-source';
-import { TrainingError } from './errors';
 
 export interface SourceChoice {
   /** Where the images are, resolved once by the caller; without it, from --data / --data_path. */
@@ -50,11 +49,7 @@ export function sourceOf(c: SereConfig, o: SourceChoice): SourceFactory {
   // The views the folder's augmentation makes, or that the stream's data service must have made.
   const recipe = viewRecipe(c);
   if (data.kind === 'folder') return folderSource(c, recipe, o, data.path);
-  if ((o.worldSize ?? 1) > 1) {
-    // Each rank would resume from its own offsets, which the checkpoint does not hold yet.
-    throw new TrainingError(`--data ${data.brokers.join(',')}/${data.topic}: training on several ranks from the data service's stream is not supported yet; use --data_path with a folder`, EXIT.refused);
-  }
   const views = { globalSize: recipe.globalSize, localSize: recipe.localSize, localCrops: recipe.localCropsNumber, maskGrid: tokenGrids(recipe).global };
-  return (start) => KafkaSource.connect({ brokers: data.brokers, prefix: data.topic, batchSize: c.batch_size_per_gpu, views, write: o.write }, start);
+  return (start) => KafkaSource.connect({ brokers: data.brokers, prefix: data.topic, batchSize: c.batch_size_per_gpu, views, write: o.write, rank: o.rank, worldSize: o.worldSize }, start);
 }
 

@@ -46,7 +46,8 @@ export async function trainCommand(argv: string[], o: TrainCommandOptions): Prom
   process.on('SIGTERM', onSignal);
   try {
     if (rendezvous) write(`world size ${rendezvous.worldSize} (${rendezvous.from}; master ${rendezvous.masterAddr}:${rendezvous.masterPort}, timeout ${config.dist_timeout} s)`);
-    const r = await runTraining({ config, store, data, write, stopRequested: () => stop, rendezvous });
+    // runTraining silences the other ranks' lines itself.
+    const r = await runTraining({ config, store, data, write: say, stopRequested: () => stop, rendezvous });
     write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
     return EXIT.ok;
   } finally {

@@ -87,6 +87,7 @@ export function inspectMessage(buf: Uint8Array): MessageInfo {
     maskGrid: b.readUInt16LE(40),
     overlap: [b.readUInt8(42), b.readUInt8(43)],
     localGrid: b.readUInt8(44),
+    ranks: b.readUInt16LE(46),
   };
 }
 

@@ -180,6 +180,7 @@ export async function encodeBatch(header: BatchHeader, samples: MultiCropSample[
   head.writeUInt8(shape.s1, 42);
   head.writeUInt8(shape.s2, 43);
   head.writeUInt8(shape.localGrid, 44);
+  head.writeUInt16LE(u32('ranks', header.ranks ?? 0, 0xffff), 46);
   shape.viewSizes.forEach((size, k) => head.writeUInt16LE(u32(`view ${k} size`, size, 0xffff), FIXED_HEADER_BYTES + 2 * k));
 
   const grids = gridsSection(samples);

@@ -18,7 +18,8 @@
  *   38      2     views per sample V
  *   40      2     mask grid side g
  *   42      1     S1 (global-global grid side)    43  1  S2
- *   44      1     local-global grid side (6)      45  3  reserved (0)
+ *   44      1     local-global grid side (6)      45  1  reserved (0)
+ *   46      2     trainer ranks the producer plans for (0: not stated, by producers before it was)
  *   48      2·V   view sizes, then zero padding to a multiple of 4
  *   then three sections, each a u32 byte length followed by its bytes:
  *     meta   n·u32 indices, n·u32 labels, n·V·4·f64 rects (x0,y0,w,h), n·V·u8 flips,
@@ -52,10 +53,17 @@ export interface BatchHeader {
   slotsInEpoch: number;
   rankEpochSize: number;
   firstPosition: number;
+  /**
+   * Trainer ranks the producer's epoch plan shares the images between: a trainer of another
+   * world size would train on the wrong share. Optional on write (0 is written), 0 on read
+   * where a producer did not state it.
+   */
+  ranks?: number;
 }
 
 /** Everything the fixed header says, read without touching the sections. */
 export interface MessageInfo extends BatchHeader {
+  ranks: number;
   version: number;
   codec: ViewCodecName;
   gridsDeflated: boolean;

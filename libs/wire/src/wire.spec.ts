@@ -2,7 +2,7 @@ import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { decodeBatch, encodeBatch, inspectMessage, sampleChecksum, standInSample, WireError, type BatchHeader, type EncodeOptions } from './index';
 
-const header: BatchHeader = { epoch: 3, rank: 2, replica: 1, seq: 7, slotsInEpoch: 9, rankEpochSize: 70, firstPosition: 56 };
+const header: BatchHeader = { epoch: 3, rank: 2, replica: 1, seq: 7, slotsInEpoch: 9, rankEpochSize: 70, firstPosition: 56, ranks: 4 };
 const small = { globalSize: 32, localSize: 16, locals: 3 };
 
 async function rejects(p: Promise<unknown> | (() => unknown), kind: string): Promise<void> {
@@ -58,6 +58,12 @@ describe('encodeBatch / decodeBatch', () => {
     const { info, samples: out } = await decodeBatch(await encodeBatch(header, [], { codec, deflateGrids: true }));
     expect(info).toMatchObject({ ...header, count: 0 });
     expect(out).toEqual([]);
+  });
+
+  it('reads the rank count as 0 from a producer that does not state it', async () => {
+    const { ranks: _, ...unstated } = header;
+    expect(inspectMessage(await encodeBatch(unstated, [], { codec: 'raw' })).ranks).toBe(0);
+    expect(inspectMessage(await encodeBatch(header, [], { codec: 'raw' })).ranks).toBe(4);
   });
 
   it('refuses samples whose shapes disagree, naming the sample and field', async () => {

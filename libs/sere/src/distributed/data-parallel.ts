@@ -91,10 +91,32 @@ export class DataParallel implements BatchNormSync {
 
   /** The smallest value any rank holds (e.g. the iterations per epoch every rank can run). */
   min(value: number): number {
+    return this.minEach([value])[0];
+  }
+
+  /** For each position, the smallest value any rank holds there: several agreements in one all-reduce. */
+  minEach(values: number[]): number[] {
     return T.scope(() => {
-      const t = T.tensor([value], [1], { dtype: 'float64' });
+      const t = T.tensor(values, [values.length], { dtype: 'float64' });
       this.group.allReduce([t], 'min');
-      return t.item() as number;
+      return Array.from(t.data() as Float64Array);
+    });
+  }
+
+  /** Every rank's string, in rank order (UTF-8 bytes, padded to the longest). */
+  gatherText(text: string): string[] {
+    const bytes = Buffer.from(text, 'utf8');
+    return T.scope(() => {
+      const n = T.tensor([bytes.length], [1], { dtype: 'float64' });
+      this.group.allReduce([n], 'max');
+      const longest = n.item() as number;
+      const padded = new Uint8Array(longest + 4);
+      new DataView(padded.buffer).setUint32(0, bytes.length, true);
+      padded.set(bytes, 4);
+      return this.gather(T.tensor(padded, [padded.length], { dtype: 'uint8' })).map((t) => {
+        const b = Buffer.from(t.data() as Uint8Array);
+        return b.subarray(4, 4 + b.readUInt32LE(0)).toString('utf8');
+      });
     });
   }
 

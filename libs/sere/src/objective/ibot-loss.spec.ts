@@ -48,3 +48,33 @@ describe('IBOTLoss collapse monitor', () => {
     expect(hBatch).toBeCloseTo(Math.log(4), 4);
   });
 });
+
+describe('IBOTLoss patch term with no masked token', () => {
+  it('is 0 and still reaches the patch head, so every rank has its gradients', () => {
+    T.scope(() => {
+      const K = 4;
+      const B = 1;
+      const loss = new IBOTLoss(IBOT_LOSS_DEFAULTS, K, K);
+      const head = T.keep(T.ones([3, K]).setRequiresGrad());
+      const rows = maskedRows([new Uint8Array(4), new Uint8Array(4)], B, 'cpu');
+      expect(rows.count).toBe(0);
+      const out = loss.forward({
+        studentCls: T.zeros([2 * B, K]),
+        studentLocalCls: null,
+        teacherCls: T.zeros([2 * B, K]),
+        studentPatch: T.zeros([0, 3]).matmul(head),
+        teacherPatch: T.zeros([0, K]),
+        rows,
+        teacherPatchMean: T.zeros([2 * B, K]),
+        teacherTemp: 0.04,
+        teacherPatchTemp: 0.04,
+      });
+      expect(out.patch.item()).toBe(0);
+      out.total.backward();
+      expect(head.grad).not.toBeNull();
+      expect(Array.from(head.grad!.toFloat32Array())).toEqual(new Array(3 * K).fill(0));
+      head.dispose();
+      loss.dispose();
+    });
+  });
+});

@@ -128,7 +128,11 @@ export class IBOTLoss {
       const ce = q.mul(x.studentPatch.float().div(studentTemp).logSoftmax(-1)).sum([1]).neg(); // [M]
       patch = ce.mul(x.rows.weight).sum().div(2 * batch).mul(lambda2);
     } else {
-      patch = T.zeros([], { device: x.teacherCls.device });
+      // No masked token in this batch: a zero that still passes through the student's patch
+      // head (on its zero rows), so that head's parameters get (zero) gradients as in the
+      // reference's dense masked mean. Under data parallelism every rank's Reducer waits for
+      // every parameter; a head missing from one rank's graph would leave the ranks' collectives out of step.
+      patch = x.studentPatch.float().sum().mul(0);
     }
     return { cls, patch, total: cls.add(patch), teacherEntropy, teacherBatchEntropy };
   }

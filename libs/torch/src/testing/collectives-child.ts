@@ -57,5 +57,5 @@ try {
   const out = main();
   process.stdout.write(JSON.stringify({ ok: true, out, ms: Date.now() - t0 }) + '\n');
 } catch (e) {
-  process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + '\n');
+  process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message, collective: T.isCollectiveError(e) }) + '\n');
 }

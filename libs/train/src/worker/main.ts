@@ -20,17 +20,29 @@ function handle(msg: Request): Response {
       // The group is joined here, on the worker: the rendezvous and every collective block
       // their thread until done or timed out, and the main thread must keep its event loop.
       const dp = msg.group ? new DataParallel(T.ProcessGroup.join(msg.group)) : null;
-      trainer = new SereTrainer(msg.flags, msg.itersPerEpoch, dp);
-      return { id: msg.id, ok: true, liveTensors: T.liveTensors() };
+      // The schedules are laid out over the iterations every rank can run (streams of one
+      // epoch may differ by a batch between ranks).
+      const itersPerEpoch = dp ? dp.min(msg.itersPerEpoch) : msg.itersPerEpoch;
+      trainer = new SereTrainer(msg.flags, itersPerEpoch, dp);
+      return { id: msg.id, ok: true, itersPerEpoch, liveTensors: T.liveTensors() };
     }
     case 'step': {
       if (!trainer) throw new Error('the training worker was not initialised');
       const t = trainer;
-      const metrics = T.scope(() => t.step(toObjectiveBatch(msg.samples, t.flags.device), msg.it, msg.epoch));
+      if (msg.agree && t.dp && t.dp.min(msg.samples ? 1 : 0) === 0) return { id: msg.id, ok: true, skipped: true, liveTensors: T.liveTensors() };
+      const samples = msg.samples;
+      if (!samples) throw new Error('a step without a batch needs the ranks to agree on it');
+      const metrics = T.scope(() => t.step(toObjectiveBatch(samples, t.flags.device), msg.it, msg.epoch));
       // A stop asked of any rank (a signal reaches the ranks at different steps) stops them
-      // all after the same step, so none is left waiting in a collective.
-      const stop = t.dp ? t.dp.min(msg.stop ? 0 : 1) === 0 : msg.stop;
-      return { id: msg.id, ok: true, metrics, stop, liveTensors: T.liveTensors() };
+      // all after the same step, so none is left waiting in a collective; and a step that
+      // is the last of its epoch on any rank is the last on all, so all save alike.
+      if (!t.dp) return { id: msg.id, ok: true, metrics, stop: msg.stop, last: msg.last, liveTensors: T.liveTensors() };
+      const [go, more] = t.dp.minEach([msg.stop ? 0 : 1, msg.last ? 0 : 1]);
+      return { id: msg.id, ok: true, metrics, stop: go === 0, last: more === 0, liveTensors: T.liveTensors() };
+    }
+    case 'gather': {
+      const dp = trainer?.dp;
+      return { id: msg.id, ok: true, texts: dp ? dp.gatherText(msg.text) : [msg.text] };
     }
     case 'save': {
       if (!trainer) throw new Error('the training worker was not initialised');
@@ -67,7 +79,7 @@ parentPort!.on('message', (msg: Request) => {
   } catch (e) {
     const err = e as Error;
     // The exit code travels with the copy: the class of the error does not cross the thread.
-    res = { id: msg.id, ok: false, error: err.message, name: err.name, exitCode: exitCodeOf(e) };
+    res = { id: msg.id, ok: false, error: err.message, name: err.name, exitCode: exitCodeOf(e), groupFailed: T.isCollectiveError(e) };
   }
   const transfer = res.ok && res.file ? [res.file.buffer as ArrayBuffer] : [];
   parentPort!.postMessage(res, transfer);

@@ -22,7 +22,14 @@ export interface GroupOptions {
 
 export type Request =
   | { id: number; type: 'init'; flags: TrainerFlags; itersPerEpoch: number; group: GroupOptions | null; threads: number | null }
-  | { id: number; type: 'step'; samples: MultiCropSample[]; it: number; epoch: number; stop: boolean }
+  /**
+   * `samples` null: this rank's epoch has ended. With `agree`, the ranks first agree that
+   * every one has a batch (a stream's epoch may end early on one rank); if one has not,
+   * none trains and the answer says `skipped`. `last`: no batch of the epoch follows here.
+   */
+  | { id: number; type: 'step'; samples: MultiCropSample[] | null; it: number; epoch: number; stop: boolean; last: boolean; agree: boolean }
+  /** Every rank's `text`, in rank order (each rank sends its own). */
+  | { id: number; type: 'gather'; text: string }
   | { id: number; type: 'save'; info: ResumeInfo }
   | { id: number; type: 'load'; file: Uint8Array; source: string }
   | { id: number; type: 'restore' }
@@ -30,8 +37,22 @@ export type Request =
   | { id: number; type: 'dispose' };
 
 export type Response =
-  | { id: number; ok: true; metrics?: StepMetrics; stop?: boolean; liveTensors?: number; file?: Uint8Array; info?: ResumeInfo; position?: ResumePosition }
-  | { id: number; ok: false; error: string; name: string; exitCode?: ExitCode };
+  | {
+      id: number;
+      ok: true;
+      metrics?: StepMetrics;
+      stop?: boolean;
+      last?: boolean;
+      skipped?: boolean;
+      itersPerEpoch?: number;
+      texts?: string[];
+      liveTensors?: number;
+      file?: Uint8Array;
+      info?: ResumeInfo;
+      position?: ResumePosition;
+    }
+  /** `groupFailed`: a collective failed (the binding's COLLECTIVE_ERROR_CODE). */
+  | { id: number; ok: false; error: string; name: string; exitCode?: ExitCode; groupFailed?: boolean };
 
 /** The ArrayBuffers of a batch, handed over to the worker instead of copied. */
 export function transferables(samples: MultiCropSample[]): ArrayBuffer[] {

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { MultiCropSample } from '@sere/augment';
 import type { ResumeInfo, StepMetrics, TrainerFlags } from '@sere/sere';
+import { GroupFailure } from '../errors';
 import { Request, Response, transferables, type GroupOptions, type ResumePosition } from './protocol';
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
@@ -45,7 +46,7 @@ export class StepWorker {
       }
     }).then((res) => {
       if (!res.ok) {
-        const err = Object.assign(new Error(res.error), { exitCode: res.exitCode });
+        const err = Object.assign(res.groupFailed ? new GroupFailure(res.error) : new Error(res.error), { exitCode: res.exitCode });
         err.name = res.name;
         throw err;
       }
@@ -54,18 +55,40 @@ export class StepWorker {
   }
 
   /** Builds the trainer; with `group`, after joining the other ranks (which blocks the worker until all are there). */
-  async init(flags: TrainerFlags, itersPerEpoch: number, group: GroupOptions | null = null, threads: number | null = null): Promise<void> {
-    await this.request({ type: 'init', flags, itersPerEpoch, group, threads });
+  /**
+   * Builds the trainer; with `group`, after joining the other ranks (which blocks the worker
+   * until all are there). Resolves to the iterations per epoch the schedules use: the least
+   * any rank can run.
+   */
+  async init(flags: TrainerFlags, itersPerEpoch: number, group: GroupOptions | null = null, threads: number | null = null): Promise<number> {
+    const res = await this.request({ type: 'init', flags, itersPerEpoch, group, threads });
+    return (res as { itersPerEpoch: number }).itersPerEpoch;
   }
 
   /**
    * One iteration; the samples' buffers move to the worker (they are unusable here
    * afterwards). `stop`: this rank was asked to stop; the answer's `stop` says whether any
-   * rank was, so all stop after the same step.
+   * rank was, so all stop after the same step. `last`: no batch of the epoch follows here;
+   * the answer's `last` says whether that holds on any rank.
    */
-  async step(samples: MultiCropSample[], it: number, epoch: number, stop = false): Promise<{ metrics: StepMetrics; stop: boolean; liveTensors: number }> {
-    const res = await this.request({ type: 'step', samples, it, epoch, stop }, transferables(samples));
-    return { metrics: (res as { metrics: StepMetrics }).metrics, stop: !!(res as { stop?: boolean }).stop, liveTensors: res.ok ? res.liveTensors! : -1 };
+  async step(samples: MultiCropSample[], it: number, epoch: number, stop = false, last = false): Promise<StepAnswer> {
+    return (await this.stepAgreed(samples, it, epoch, stop, last, false))!;
+  }
+
+  /**
+   * step(), after the ranks agree that each has a batch (`samples` null: this rank has
+   * none, its epoch ended early); null when one had none, and no rank trained.
+   */
+  async stepAgreed(samples: MultiCropSample[] | null, it: number, epoch: number, stop: boolean, last: boolean, agree = true): Promise<StepAnswer | null> {
+    const res = await this.request({ type: 'step', samples, it, epoch, stop, last, agree }, samples ? transferables(samples) : []);
+    if (!res.ok || res.skipped) return null;
+    return { metrics: res.metrics!, stop: !!res.stop, last: !!res.last, liveTensors: res.liveTensors ?? -1 };
+  }
+
+  /** Every rank's `text`, in rank order; a collective, so every rank calls it at the same point. */
+  async gather(text: string): Promise<string[]> {
+    const res = await this.request({ type: 'gather', text });
+    return (res as { texts: string[] }).texts;
   }
 
   /** The full training state as .pth bytes (see training-state.ts). */
@@ -101,6 +124,13 @@ export class StepWorker {
     await this.request({ type: 'dispose' }).catch(() => undefined);
     await this.worker.terminate();
   }
+}
+
+export interface StepAnswer {
+  metrics: StepMetrics;
+  stop: boolean;
+  last: boolean;
+  liveTensors: number;
 }
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
