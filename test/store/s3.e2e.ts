@@ -124,6 +124,16 @@ describe('S3Store against SeaweedFS', () => {
     expect(loaded?.bytes.toString()).toBe('latest');
   });
 
+  it('says which bytes an object holds without reading them: the recorded sha256, else the ETag', async () => {
+    const store = new S3Store(options({ prefix: 'runs/version' }));
+    expect(await store.version('checkpoint.pth')).toBeNull();
+    const data = bytes(1024, 5);
+    await store.put('checkpoint.pth', data);
+    expect(await store.version('checkpoint.pth')).toBe(`sha256:${sha256Hex(data)}`);
+    await raw.putObject(bucket, 'runs/version/foreign.pth', data, data.length);
+    expect(await store.version('foreign.pth')).toMatch(/^etag:[0-9a-f]+:size:1024$/);
+  });
+
   it('detects an object damaged behind its back', async () => {
     const store = new S3Store(options({ prefix: 'runs/damage' }));
     const data = bytes(3 * 1024 * 1024, 3);

@@ -42,6 +42,11 @@ const commands: Record<string, Command> = {
     help: helpOf(() => texts().EVAL_HELP),
     run: (argv) => require('./commands/eval').evaluate(argv),
   },
+  'eval-service': {
+    summary: 'watch a run\'s folder or bucket and evaluate every checkpoint as it lands (HTTP, Prometheus metrics)',
+    help: () => require('./commands/eval-service').evalServiceHelp(),
+    run: (argv) => require('./commands/eval-service').runEvalService(argv),
+  },
   'data synth': {
     summary: 'write the embedded labelled dataset (procedurally drawn JPEGs, a folder per class)',
     help: helpOf(() => dataTexts().SYNTH_HELP),

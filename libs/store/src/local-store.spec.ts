@@ -312,3 +312,17 @@ describe('LocalStore', () => {
     });
   });
 });
+
+describe('LocalStore.version', () => {
+  it('is the recorded sha256, else size and mtime for a foreign file, else null', async () => {
+    const store = new LocalStore(dir);
+    expect(await store.version('checkpoint.pth')).toBeNull();
+    const a = bytes(100, 1);
+    await store.put('checkpoint.pth', a);
+    expect(await store.version('checkpoint.pth')).toBe(`sha256:${sha256Hex(a)}`);
+    await store.put('checkpoint.pth', bytes(100, 2));
+    expect(await store.version('checkpoint.pth')).toBe(`sha256:${sha256Hex(bytes(100, 2))}`);
+    await fs.writeFile(path.join(dir, 'foreign.pth'), a);
+    expect(await store.version('foreign.pth')).toMatch(/^size:100:mtime:\d+(\.\d+)?$/);
+  });
+});

@@ -145,6 +145,20 @@ export class LocalStore implements CheckpointStore {
     return out.sort();
   }
 
+  async version(name: string): Promise<string | null> {
+    const file = this.file(name, 'exists');
+    let stat;
+    try {
+      stat = await this.fs.stat(file);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return null;
+      throw fromFsError(e, file, 'exists');
+    }
+    if (!stat.isFile()) return null;
+    const sidecar = await this.readDigest(file + CHECKSUM_SUFFIX, 'exists');
+    return typeof sidecar === 'object' ? `sha256:${sidecar.hex}` : `size:${stat.size}:mtime:${stat.mtimeMs}`;
+  }
+
   async exists(name: string): Promise<boolean> {
     const file = this.file(name, 'exists');
     try {

@@ -219,6 +219,18 @@ export class S3Store implements CheckpointStore {
     }
   }
 
+  async version(name: string): Promise<string | null> {
+    const key = this.key(name, 'exists');
+    try {
+      const stat = await this.run('exists', this.describe(name), () => this.client.statObject(this.bucket, key));
+      const hex = stat.metaData?.[METADATA_KEY];
+      return typeof hex === 'string' && /^[0-9a-f]{64}$/.test(hex) ? `sha256:${hex}` : `etag:${stat.etag}:size:${stat.size}`;
+    } catch (e) {
+      if (e instanceof StoreError && e.kind === 'not-found') return null;
+      throw e;
+    }
+  }
+
   async exists(name: string): Promise<boolean> {
     const key = this.key(name, 'exists');
     try {

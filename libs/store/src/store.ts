@@ -32,6 +32,14 @@ export interface CheckpointStore {
 
   exists(name: string): Promise<boolean>;
 
+  /**
+   * What identifies the bytes under `name` without reading them, changing whenever they do:
+   * `sha256:<hex>` recorded when they were put, else what the store knows (S3's ETag, a local
+   * file's size and modification time). Null when there is no such name. A watcher compares
+   * it between listings to tell a new checkpoint from one it has seen.
+   */
+  version(name: string): Promise<string | null>;
+
   /** Removes `name` and its checksum; removing a missing name is not an error. */
   delete(name: string): Promise<void>;
 

@@ -1,0 +1,3 @@
+// Worker entry: registers the TypeScript loader, then runs the worker module.
+require('tsx/cjs');
+require('./main.ts');

@@ -1,0 +1,54 @@
+/**
+ * The evaluation worker: loads a checkpoint's backbone and runs the k-NN and linear probe on
+ * its own thread, so the service's HTTP endpoints answer while libtorch computes.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parentPort } from 'worker_threads';
+import { evaluateBackbone, loadTeacherBackbone } from '@sere/eval';
+import * as T from '@sere/torch';
+import type { EvalAnswer, EvalJob } from './protocol';
+
+/** Epochs done, as the checkpoint records them (null for a file that does not say). */
+function epochOf(value: T.PthValue): number | null {
+  const epoch = (value as Record<string, T.PthValue> | null)?.epoch;
+  return typeof epoch === 'number' ? epoch : null;
+}
+
+async function run(job: EvalJob): Promise<EvalAnswer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-eval-'));
+  const file = path.join(dir, path.basename(job.source));
+  let backbone: ReturnType<typeof loadTeacherBackbone> | null = null;
+  let epoch: number | null;
+  try {
+    try {
+      const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      epoch = epochOf(T.readPth(bytes, job.source));
+      fs.writeFileSync(file, bytes);
+      backbone = loadTeacherBackbone(file, { arch: job.arch, patchSize: job.patchSize, device: job.device, key: job.checkpointKey });
+    } catch (e) {
+      return { id: job.id, ok: false, kind: 'checkpoint', error: (e as Error).message.split(file).join(job.source) };
+    }
+    const report = await evaluateBackbone({
+      backbone,
+      trainDir: job.dataPath,
+      valDir: job.valPath ?? undefined,
+      size: job.size,
+      seed: job.seed,
+      ks: job.ks,
+      // No feature cache: its key is the backbone, new with every checkpoint, so it would only fill the disk.
+      linear: job.linearEpochs > 0 ? { epochs: job.linearEpochs } : false,
+    });
+    return { id: job.id, ok: true, epoch, report };
+  } catch (e) {
+    return { id: job.id, ok: false, kind: 'eval', error: (e as Error).message };
+  } finally {
+    backbone?.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+parentPort!.on('message', (job: EvalJob) => {
+  void run(job).then((answer) => parentPort!.postMessage(answer));
+});
