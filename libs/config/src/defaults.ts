@@ -75,6 +75,8 @@ export const DEFAULTS: Readonly<SereConfig> = Object.freeze({
   compat_channel_divisor: false,
   momentum_teacher_end: 1,
   dist_timeout: 1800,
+  metrics_port: null,
+  metrics_host: '127.0.0.1',
   threads: null,
   global_size: 224,
   local_size: 96,

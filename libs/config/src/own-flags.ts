@@ -58,6 +58,14 @@ export const OWN_FLAGS: readonly FlagSpec[] = [
     help: "Bound on the rendezvous of a multi-process run and on every collective: a rank that never arrives, or dies, ends the others' wait with an error naming the operation after this long. 1800 (default) is PyTorch's; tests use seconds.",
   },
   {
+    key: 'metrics_port', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 0, nullable: true, metavar: 'PORT',
+    help: 'Serve Prometheus metrics of the run (losses, lr, teacher entropies, images/s, step and data-wait times, checkpoint writes) on http://HOST:PORT/metrics while it trains; also SERE_METRICS_PORT. Rank r of a multi-process run serves PORT + local rank. 0 picks a free port. None: no endpoint.',
+  },
+  {
+    key: 'metrics_host', group: 'SERE.ts runtime', origin: 'ours', type: 'string', metavar: 'HOST',
+    help: 'Address the metrics endpoint binds: loopback unless given (0.0.0.0 in a pod, for Prometheus to reach it).',
+  },
+  {
     key: 'threads', group: 'SERE.ts runtime', origin: 'ours', type: 'int', min: 1, nullable: true, metavar: 'N',
     help: 'CPU threads for tensor arithmetic. None lets the tensor library choose (about one per core). Set it when several trainers or the data service share a machine, so they do not fight over cores.',
   },

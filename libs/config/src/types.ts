@@ -103,6 +103,8 @@ export interface SereConfig {
   /** Final value of the teacher momentum's cosine (reference: 1). */
   momentum_teacher_end: number;
   dist_timeout: number;
+  metrics_port: number | null;
+  metrics_host: string;
   threads: number | null;
   global_size: number;
   local_size: number;

@@ -19,6 +19,7 @@ import { rendezvousFrom, type Rendezvous } from './rendezvous';
 import { sourceOf } from './sources';
 import type { ResumePosition } from './worker/protocol';
 import { StepWorker, type StepAnswer } from './worker/step-worker';
+import type { RunTelemetry } from './telemetry';
 import type { RunStore } from './run-store';
 
 export interface RunOptions {
@@ -34,6 +35,8 @@ export interface RunOptions {
   stopRequested?: () => boolean;
   /** Where this process stands among several (default: from the environment, rendezvous.ts). */
   rendezvous?: Rendezvous | null;
+  /** Where each iteration and checkpoint is reported (the --metrics_port endpoint). */
+  telemetry?: RunTelemetry | null;
 }
 
 export interface RunResult {
@@ -199,18 +202,22 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
       return { epoch, step, source: { by_rank: all.map((t) => JSON.parse(t) as PthValue) } };
     };
     const save = async (info: Omit<ResumeInfo, 'dataPosition'>, at: { epoch: number; step: number }, numbered: string | null) => {
+      const started = Date.now();
       const bytes = await worker.save({ ...info, dataPosition: await dataPosition(at.epoch, at.step) } as ResumeInfo);
       // The numbered copy first: once checkpoint.pth moves on, the epoch is not run again,
       // so a kill between the two writes must not be able to skip the numbered one.
       if (numbered) await o.store.put(numbered, bytes);
       await o.store.put(RESUME_CHECKPOINT, bytes);
+      o.telemetry?.checkpoint((Date.now() - started) / 1000);
     };
     let stopAll = false;
     for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
       const batches = source.epoch(epoch, epoch === startEpoch ? startStep : 0);
       let step = epoch === startEpoch ? startStep : 0;
       for (;;) {
+        const waitStart = performance.now();
         const next = await batches.next();
+        const stepStart = performance.now();
         const batch = next.done ? null : next.value;
         if (!batch && !agreeOnBatches) break;
         // A stream's epoch may end early (images the data service left out); the schedules
@@ -235,6 +242,7 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
         const m = answer.metrics;
         stopAll = answer.stop;
         last = m;
+        o.telemetry?.step({ epoch, iteration: it, metrics: m, images: c.batch_size_per_gpu, waitSeconds: (stepStart - waitStart) / 1000, stepSeconds: (performance.now() - stepStart) / 1000, liveTensors: answer.liveTensors });
         await log.iteration(progress.step(epoch, it, m));
         it++;
         done++;

@@ -6,10 +6,12 @@
  * and returns; a second one exits at once. Running the same command again continues.
  */
 import * as os from 'os';
-import { dataSource, EXIT, parseFlags, storeLocation, type ExitCode } from '@sere/config';
+import * as path from 'path';
+import { dataSource, EXIT, FlagError, parseFlags, storeLocation, type ExitCode, type StoreLocation } from '@sere/config';
 import { rendezvousFrom } from './rendezvous';
 import { openRunStore } from './open-run-store';
 import { runTraining } from './run-training';
+import { TrainerTelemetry, type RunTelemetry } from './telemetry';
 
 export interface TrainCommandOptions {
   /** How the resolved-configuration line names the program, e.g. `sere train`. */
@@ -44,14 +46,43 @@ export async function trainCommand(argv: string[], o: TrainCommandOptions): Prom
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let telemetry: RunTelemetry | null = null;
   try {
+    const port = config.metrics_port ?? metricsPortFromEnv(process.env.SERE_METRICS_PORT);
+    if (port !== null) {
+      // One endpoint per process: the ranks of a machine take consecutive ports.
+      const started = await TrainerTelemetry.start({
+        run: runName(storeLocation(config)),
+        rank: rendezvous?.rank ?? 0,
+        worldSize: rendezvous?.worldSize ?? 1,
+        host: config.metrics_host,
+        port: port === 0 ? 0 : port + (rendezvous?.localRank ?? 0),
+      });
+      telemetry = started.telemetry;
+      write(`metrics: ${started.url}`);
+    }
     if (rendezvous) write(`world size ${rendezvous.worldSize} (${rendezvous.from}; master ${rendezvous.masterAddr}:${rendezvous.masterPort}, timeout ${config.dist_timeout} s)`);
     // runTraining silences the other ranks' lines itself.
-    const r = await runTraining({ config, store, data, write: say, stopRequested: () => stop, rendezvous });
+    const r = await runTraining({ config, store, data, write: say, stopRequested: () => stop, rendezvous, telemetry });
     write(`done: ${r.iterations} iterations, ${r.imagesPerSecond.toFixed(1)} images/s${r.stoppedEarly ? ' (stopped early; run again to continue)' : ''}`);
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await telemetry?.close();
   }
+}
+
+/** SERE_METRICS_PORT, where --metrics_port is not given. */
+function metricsPortFromEnv(v: string | undefined): number | null {
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new FlagError(`SERE_METRICS_PORT: expected a port number 0..65535, got '${v}'`, '--metrics_port');
+  return n;
+}
+
+/** The run's name in metric labels: the last segment of its output location. */
+function runName(location: StoreLocation): string {
+  const where = location.kind === 'local' ? path.resolve(location.path) : `${location.bucket}/${location.prefix}`;
+  return where.split('/').filter(Boolean).pop() ?? 'run';
 }
