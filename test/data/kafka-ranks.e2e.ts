@@ -9,7 +9,7 @@
  *     every rank's stream position.
  *   - A trainer of another world size is refused with both counts named.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,12 +17,12 @@ import * as path from 'node:path';
 import { EXIT } from '@sere/config';
 import { synthDataset } from '@sere/dataset';
 import { closedPort } from '@sere/stream/testing';
+import { DATA_SERVICE, startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 import { BROKERS, ensureKafka, type KafkaHandle } from './kafka-harness';
 
 jest.setTimeout(300_000);
 
-const DATA_SERVICE = path.resolve(__dirname, '../../apps/data-service/src/main.ts');
 // 14 images over 2 ranks: 7 per rank in batches of 2, so 3 iterations per epoch and a short batch to drop.
 // The view flags are the data service's --recipe vit-small (its default); its masking ratio
 // of 0 or 0.3 per image leaves some batches without a masked token on one rank only.
@@ -45,25 +45,15 @@ const launch = async (args: string[]) => sere(['launch', '--nproc_per_node', '2'
 let kafka: KafkaHandle;
 let root: string;
 let data: string;
-const services: ChildProcess[] = [];
+const services: ServiceProcess[] = [];
 
 /** The data service for `prefix`, as a process of its own; resolves once it streams. */
-function dataService(prefix: string, ranks: number): Promise<ChildProcess> {
-  // tsx as a loader in this process, not its CLI: a signal then reaches the process that holds the pipes.
-  const args = ['--require', require.resolve('tsx/cjs'), DATA_SERVICE, '--data-dir', data, '--brokers', BROKERS.join(','), '--prefix', prefix, '--ranks', String(ranks), '--epochs', '2'];
+async function dataService(prefix: string, ranks: number): Promise<ServiceProcess> {
+  const args = ['--data-dir', data, '--brokers', BROKERS.join(','), '--prefix', prefix, '--ranks', String(ranks), '--epochs', '2'];
   const views = ['--codec', 'raw', '--global-size', '32', '--local-size', '16', '--local-crops', '2', '--slot-size', '3', '--port', '0'];
-  const p = spawn(process.execPath, [...args, ...views], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = await startServiceProcess(DATA_SERVICE, [...args, ...views], /dataset indexed/);
   services.push(p);
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const seen = (d: Buffer) => {
-      log += d;
-      if (/dataset indexed/.test(log)) resolve(p);
-    };
-    p.stdout!.on('data', seen);
-    p.stderr!.on('data', seen);
-    p.on('exit', (code) => reject(new Error(`the data service exited (${code}) before streaming:\n${log}`)));
-  });
+  return p;
 }
 
 beforeAll(async () => {
@@ -74,14 +64,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(
-    services.map((p) => {
-      if (p.exitCode !== null || p.signalCode !== null) return undefined;
-      const gone = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      return gone;
-    }),
-  );
+  await Promise.all(services.map((p) => p.stop()));
   await kafka?.stop();
   if (root) fs.rmSync(root, { recursive: true, force: true });
 });

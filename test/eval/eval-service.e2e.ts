@@ -5,50 +5,29 @@
  * checkpoint dropped into the folder is reported and skipped, not retried, and the service
  * keeps serving. The HTTP routes answer as documented, the state-changing one only with the token.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthDataset } from '@sere/dataset';
 import { S3Store } from '@sere/store';
 import { ACCESS_KEY, emptyBucket, ensureS3, rawClient, S3_PORT, SECRET_KEY, type S3Server } from '../store/s3-harness';
+import { EVAL_SERVICE, startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 
 jest.setTimeout(300_000);
 
-const SERVICE = path.resolve(__dirname, '../../apps/eval-service/src/main.ts');
 const TOKEN = 'e2e-secret';
 const EVAL_FLAGS = ['--arch', 'vit_tiny', '--size', '32', '--linear_epochs', '2'];
 
-interface Service {
-  child: ChildProcess;
-  port: number;
-  log: () => string;
-}
+type Service = ServiceProcess & { port: number };
 
-/** The service as a process of its own (tsx as a loader, so signals reach it); resolves once it listens. */
 function startService(store: string, data: string, env: NodeJS.ProcessEnv = {}): Promise<Service> {
-  const args = ['--require', require.resolve('tsx/cjs'), SERVICE, '--store', store, '--data_path', data, ...EVAL_FLAGS, '--interval', '1', '--port', '0'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, SERE_EVAL_TOKEN: TOKEN } });
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const seen = (d: Buffer) => {
-      log += d;
-      const m = /"msg":"listening".*"port":(\d+)/.exec(log);
-      if (m) resolve({ child, port: Number(m[1]), log: () => log });
-    };
-    child.stdout!.on('data', seen);
-    child.stderr!.on('data', seen);
-    child.on('exit', (code) => reject(new Error(`eval service exited (${code}):\n${log}`)));
-  });
+  const args = ['--store', store, '--data_path', data, ...EVAL_FLAGS, '--interval', '1', '--port', '0'];
+  return startServiceProcess(EVAL_SERVICE, args, /"msg":"listening".*"port":(\d+)/, { ...env, SERE_EVAL_TOKEN: TOKEN }).then((p) => ({ ...p, port: Number(p.match[1]) }));
 }
 
-async function stopService(s: Service): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await gone;
-}
+const stopService = (s: Service) => s.stop();
 
 const get = async (s: Service, route: string, init?: RequestInit) => {
   const r = await fetch(`http://127.0.0.1:${s.port}${route}`, init);
@@ -149,7 +128,7 @@ describe('eval service on a run folder', () => {
   });
 
   it('refuses a bad flag with its name, before anything starts', () => {
-    const r = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), SERVICE, '--store', run, '--data_path', data, '--k', 'ten'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), EVAL_SERVICE, '--store', run, '--data_path', data, '--k', 'ten'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^eval-service: --k \/ SERE_EVAL_K must be positive integers separated by commas, got 'ten'\n$/);
   });
