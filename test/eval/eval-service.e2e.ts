@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { synthDataset } from '@sere/dataset';
 import { S3Store } from '@sere/store';
 import { ACCESS_KEY, emptyBucket, ensureS3, rawClient, S3_PORT, SECRET_KEY, type S3Server } from '../store/s3-harness';
+import { renderedDom, screenshot } from '../support/chromium';
 import { EVAL_SERVICE, startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { SERE, TINY_FLAGS } from '../support/tiny-run';
 
@@ -30,7 +31,9 @@ function startService(store: string, data: string, env: NodeJS.ProcessEnv = {}):
 const stopService = (s: Service) => s.stop();
 
 const get = async (s: Service, route: string, init?: RequestInit) => {
-  const r = await fetch(`http://127.0.0.1:${s.port}${route}`, init);
+  const url = `http://127.0.0.1:${s.port}${route}`;
+  // Once more on a closed socket: a keep-alive connection can expire while a spawnSync blocks this process.
+  const r = await fetch(url, init).catch(() => fetch(url, init));
   return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() };
 };
 
@@ -80,7 +83,11 @@ describe('eval service on a run folder', () => {
     // copies hold bytes it held, evaluated once under either name.
     expect(index.evals.map((e) => [e.file, e.epoch])).toEqual(expect.arrayContaining([['checkpoint0001.pth', 2], ['checkpoint0002.pth', 3], ['checkpoint.pth', 3]]));
     const versions = new Set(index.evals.map((e) => (e as unknown as { version: string }).version));
-    const onDisk = JSON.parse(fs.readFileSync(path.join(run, 'eval', 'index.json'), 'utf8')) as Index;
+    // The index on disk follows the one served (it is written after each result).
+    const onDisk = await until('eval/index.json written', async () => {
+      const saved = JSON.parse(fs.readFileSync(path.join(run, 'eval', 'index.json'), 'utf8')) as Index;
+      return saved.evals.length === index.evals.length ? saved : null;
+    });
     expect(onDisk.evals).toEqual(index.evals);
     const result = JSON.parse(fs.readFileSync(path.join(run, 'eval', 'checkpoint0001.pth.json'), 'utf8'));
     expect(result).toMatchObject({ checkpoint: path.join(run, 'checkpoint0001.pth'), checkpoint_key: 'teacher', arch: 'vit_tiny', epoch: 2 });
@@ -98,6 +105,26 @@ describe('eval service on a run folder', () => {
     expect(metrics).toMatch(/sere_eval_last_epoch\{run="run"\} 3/);
     expect(metrics).toContain(`sere_eval_duration_seconds_count ${versions.size}`);
     expect(metrics).toContain('sere_eval_queue_length 0');
+
+    // The report page in a real browser: three plots drawn, the table's figures those of the index.
+    const report = `http://127.0.0.1:${first.port}/runs/run/report`;
+    const dom = await renderedDom(report);
+    const figures = [...dom.matchAll(/<figure id="(\w+)">([\s\S]*?)<\/figure>/g)];
+    expect(figures.map((f) => f[1])).toEqual(['accuracy', 'losses', 'entropy']);
+    for (const [, , svg] of figures) expect([...svg.matchAll(/<path[^>]* d="M[^"]{20,}"/g)].length).toBeGreaterThan(0);
+    const byEpoch = new Map(index.evals.map((e) => [e.epoch, e]));
+    const rows = [...dom.matchAll(/<tr data-epoch="(\d+)">([\s\S]*?)<\/tr>/g)];
+    expect(rows.map((r) => Number(r[1]))).toEqual([...byEpoch.keys()].sort((a, b) => a - b));
+    for (const [, epoch, cells] of rows) {
+      const e = byEpoch.get(Number(epoch))!;
+      for (const [, k, v] of cells.matchAll(/<td class="knn" data-k="(\d+)">([^<]*)<\/td>/g)) expect(v).toBe(e.knn[k].top1.toFixed(2));
+      expect(/<td class="linear">([^<]*)<\/td>/.exec(cells)![1]).toBe(e.linear!.top1.toFixed(2));
+    }
+    expect(dom).toContain('<td>arch</td><td>vit_tiny</td>');
+    const shots = path.resolve(__dirname, '../../test-output/eval-service');
+    fs.mkdirSync(shots, { recursive: true });
+    await screenshot(report, path.join(shots, 'report.png'));
+    expect(fs.statSync(path.join(shots, 'report.png')).size).toBeGreaterThan(10_000);
 
     // Restarted: nothing is evaluated again.
     await stopService(first);

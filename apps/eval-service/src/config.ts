@@ -66,6 +66,7 @@ export function helpText(): string {
     '  GET /metrics              Prometheus metrics (sere_eval_*)',
     '  GET /runs                 the watched run, with its last evaluated epoch',
     '  GET /runs/:run/evals      every result, by epoch (eval/index.json)',
+    '  GET /runs/:run/report     the report page: accuracy by epoch, losses and teacher entropy by iteration, the configuration',
     '  POST /runs/:run/scan      list the store now (needs Authorization: Bearer $SERE_EVAL_TOKEN)',
   ].join('\n');
 }

@@ -17,6 +17,7 @@ import type { EvalReport } from '@sere/eval';
 import type { EvalServiceConfig } from './config';
 import type { Evaluator } from './eval-worker/eval-worker';
 import type { EvalMetrics } from './metrics';
+import { reportPage, type IterationLine } from './report/report-page';
 
 export const INDEX = 'eval/index.json';
 export const resultName = (checkpoint: string) => `eval/${checkpoint}.json`;
@@ -120,6 +121,27 @@ export class EvalService {
       evaluating: this.current,
       last_epoch: epochs.length ? Math.max(...epochs) : null,
     };
+  }
+
+  /** The run's report page: accuracy by epoch from the index, losses and entropy from metrics.jsonl, its config.json. */
+  async report(): Promise<string> {
+    const log = await this.store.readLog('metrics.jsonl');
+    const iterations: IterationLine[] = [];
+    for (const line of (log?.toString('utf8') ?? '').split('\n')) {
+      try {
+        const v = JSON.parse(line) as IterationLine;
+        if (typeof v.it === 'number') iterations.push(v);
+      } catch {
+        // A line cut short by a run killed mid-write: the rest of the log still reads.
+      }
+    }
+    let config: Record<string, unknown> | null = null;
+    try {
+      config = JSON.parse((await this.store.get('config.json', { verify: 'if-present' })).toString('utf8')) as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof StoreError && e.kind === 'not-found') && !(e instanceof SyntaxError)) throw e;
+    }
+    return reportPage({ run: this.cfg.run, store: this.index.store, index: this.index, iterations, config });
   }
 
   async stop(): Promise<void> {

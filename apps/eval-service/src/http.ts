@@ -52,6 +52,11 @@ export class EvalController {
     return this.service.evals();
   }
 
+  report(run: string): Promise<string> {
+    this.known(run);
+    return this.service.report();
+  }
+
   async scan(run: string, authorization: string | undefined): Promise<{ scanned: true }> {
     if (!this.token) throw new HttpException({ error: 'this service was started without SERE_EVAL_TOKEN: routes that change state are off' }, HttpStatus.FORBIDDEN);
     const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
@@ -75,6 +80,8 @@ route(EvalController, 'metrics', Get('metrics'), Header('Content-Type', 'text/pl
 route(EvalController, 'runs', Get('runs'));
 Param('run')(EvalController.prototype, 'evals', 0);
 route(EvalController, 'evals', Get('runs/:run/evals'));
+Param('run')(EvalController.prototype, 'report', 0);
+route(EvalController, 'report', Get('runs/:run/report'), Header('Content-Type', 'text/html; charset=utf-8'), Header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:"));
 Param('run')(EvalController.prototype, 'scan', 0);
 Headers('authorization')(EvalController.prototype, 'scan', 1);
 route(EvalController, 'scan', Post('runs/:run/scan'), HttpCode(200));
