@@ -2,7 +2,7 @@
  * The service's settings, from flags (`--ranks 8`) or environment (`SERE_RANKS=8`); flags win.
  * Every value is checked here, so a typo fails at start with the flag's name, not deep in a run.
  */
-import { FlagError, parseFlags, recipes, tokenGrids, viewRecipe, type ViewFlags, type ViewRecipe } from '@sere/config';
+import { ConfigError, FlagError, parseFlags, recipes, serviceSettings, tokenGrids, viewRecipe, type ServiceOption, type ViewFlags, type ViewRecipe } from '@sere/config';
 import { DEFAULT_ENCODE_OPTIONS, gridBytesPerSample, MAX_DECODED_BYTES, viewBytesPerSample, type EncodeOptions, type ViewCodecName } from '@sere/wire';
 
 export interface ServiceConfig {
@@ -26,18 +26,10 @@ export interface ServiceConfig {
   host: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-interface Spec {
-  env: string;
-  help: string;
-  default?: string;
-}
+export { ConfigError };
 
 /** Flag name → environment variable, default and the advice shown by --help. */
-export const OPTIONS: Record<string, Spec> = {
+export const OPTIONS: Record<string, ServiceOption> = {
   'data-dir': { env: 'SERE_DATA_DIR', help: 'ImageFolder root (<root>/<class>/<image>); run `sere data scan` on it first' },
   brokers: { env: 'KAFKA_BROKERS', default: '127.0.0.1:19092', help: 'comma-separated Kafka bootstrap servers' },
   prefix: { env: 'SERE_TOPIC_PREFIX', default: 'sere.batches', help: 'topic and group prefix; use a new one per job (the replica count is fixed per prefix)' },
@@ -74,36 +66,8 @@ export function helpText(): string {
   ].join('\n');
 }
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}' (flags look like --ranks 8)`);
-    const [name, inline] = a.slice(2).split('=', 2);
-    if (!(name in OPTIONS)) throw new ConfigError(`unknown flag --${name}; see --help`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`flag --${name} needs a value`);
-    out.set(name, value);
-  }
-  return out;
-}
-
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServiceConfig {
-  const flags = parseArgs(argv);
-  const raw = (name: string): string | undefined => flags.get(name) ?? env[OPTIONS[name].env] ?? OPTIONS[name].default;
-  const where = (name: string) => `--${name} / ${OPTIONS[name].env}`;
-  const str = (name: string): string => {
-    const v = raw(name);
-    if (v === undefined || v === '') throw new ConfigError(`${where(name)} is required: ${OPTIONS[name].help}`);
-    return v;
-  };
-  const int = (name: string, min: number, fallback?: number): number => {
-    const v = raw(name);
-    if ((v === undefined || v === '') && fallback !== undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${where(name)} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
+  const { raw, where, str, int } = serviceSettings(OPTIONS, argv, env, { example: '--ranks 8' });
 
   const replicas = int('replicas', 1);
   const ordinal = /-(\d+)$/.exec(env.HOSTNAME ?? '')?.[1];

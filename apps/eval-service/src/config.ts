@@ -4,6 +4,8 @@
  * --patch_size, --size, --checkpoint_key, --linear_epochs, --device), so a figure from the
  * service can be reproduced with `sere eval`. Every value is checked at start, naming the flag.
  */
+import { ConfigError, serviceSettings, type ServiceOption } from '@sere/config';
+
 export interface EvalServiceConfig {
   /** The run's output location: a folder, or s3://bucket/prefix. */
   store: string;
@@ -27,17 +29,9 @@ export interface EvalServiceConfig {
   token: string | null;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
-interface Spec {
-  env: string;
-  help: string;
-  default?: string;
-}
-
-export const OPTIONS: Record<string, Spec> = {
+export const OPTIONS: Record<string, ServiceOption> = {
   store: { env: 'SERE_EVAL_STORE', help: "the run's --output_dir or --store (a folder or s3://BUCKET/PREFIX) to watch for checkpoints" },
   run: { env: 'SERE_EVAL_RUN', help: 'name of the run in metrics and URLs (default: the last path segment of --store)' },
   data_path: { env: 'SERE_EVAL_DATA_PATH', help: 'labelled train folder (<root>/<class>/<image>) of the k-NN and linear probe' },
@@ -71,36 +65,9 @@ export function helpText(): string {
   ].join('\n');
 }
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}' (flags look like --store runs/a)`);
-    const [raw, inline] = a.slice(2).split('=', 2);
-    const name = raw.replace(/-/g, '_');
-    if (!(name in OPTIONS)) throw new ConfigError(`unknown flag --${raw}; see --help`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`flag --${raw} needs a value`);
-    out.set(name, value);
-  }
-  return out;
-}
-
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): EvalServiceConfig {
-  const flags = parseArgs(argv);
-  const raw = (name: string): string | undefined => flags.get(name) ?? env[OPTIONS[name].env] ?? OPTIONS[name].default;
-  const where = (name: string) => `--${name} / ${OPTIONS[name].env}`;
-  const str = (name: string): string => {
-    const v = raw(name);
-    if (v === undefined || v === '') throw new ConfigError(`${where(name)} is required: ${OPTIONS[name].help}`);
-    return v;
-  };
-  const int = (name: string, min: number): number => {
-    const v = raw(name);
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${where(name)} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
+  // Flags are spelled as sere eval's (--data_path), and also --data-path.
+  const { raw, where, str, int } = serviceSettings(OPTIONS, argv, env, { example: '--store runs/a', normalise: (f) => f.replace(/-/g, '_') });
   const store = str('store').replace(/\/+$/, '');
   const key = str('checkpoint_key');
   if (key !== 'teacher' && key !== 'student') throw new ConfigError(`${where('checkpoint_key')} must be teacher or student, got '${key}'`);

@@ -20,3 +20,4 @@ export {
   type StoreLocation,
 } from './locations';
 export { viewRecipe, tokenGrids, type ViewRecipe, type ViewFlags, type FlagNamer } from './view-recipe';
+export { ConfigError, serviceSettings, type ServiceOption, type ServiceSettings } from './service-options';
