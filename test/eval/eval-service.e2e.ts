@@ -110,7 +110,7 @@ describe('eval service on a run folder', () => {
     const report = `http://127.0.0.1:${first.port}/runs/run/report`;
     const dom = await renderedDom(report);
     const figures = [...dom.matchAll(/<figure id="(\w+)">([\s\S]*?)<\/figure>/g)];
-    expect(figures.map((f) => f[1])).toEqual(['accuracy', 'losses', 'entropy']);
+    expect(figures.map((f) => f[1])).toEqual(['accuracy', 'losses', 'entropy', 'speed']);
     for (const [, , svg] of figures) expect([...svg.matchAll(/<path[^>]* d="M[^"]{20,}"/g)].length).toBeGreaterThan(0);
     const byEpoch = new Map(index.evals.map((e) => [e.epoch, e]));
     const rows = [...dom.matchAll(/<tr data-epoch="(\d+)">([\s\S]*?)<\/tr>/g)];

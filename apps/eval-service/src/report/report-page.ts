@@ -1,6 +1,6 @@
 /**
- * The report page of a run: accuracy by epoch (k-NN per k, linear probe), the loss terms and
- * the teacher's entropies by iteration, and the run's configuration. One self-contained HTML
+ * The report page of a run: accuracy by epoch (k-NN per k, linear probe), the loss terms,
+ * the teacher's entropies and images/s by iteration, and the run's configuration. One self-contained HTML
  * file: plots inline as SVG, no script, nothing from the network. Every value from the run is
  * escaped where it enters the page.
  */
@@ -17,6 +17,7 @@ export interface IterationLine {
   channel?: number;
   teacher_entropy?: number;
   teacher_batch_entropy?: number;
+  images_per_second?: number;
 }
 
 export interface ReportInput {
@@ -55,6 +56,8 @@ export async function reportPage(r: ReportInput): Promise<string> {
   if (losses.length) plots.push(['losses', await renderSvg(linesSpec('Loss terms by iteration', losses, { x: 'iteration', y: 'loss' }))]);
   const entropy = rows([['teacher_entropy', 'per image'], ['teacher_batch_entropy', 'of the batch mean']]);
   if (entropy.length) plots.push(['entropy', await renderSvg(linesSpec('Teacher entropy (nats)', entropy, { x: 'iteration', y: 'nats' }))]);
+  const speed = rows([['images_per_second', 'all ranks']]);
+  if (speed.length) plots.push(['speed', await renderSvg(linesSpec('Images/s by iteration', speed, { x: 'iteration', y: 'images/s' }))]);
 
   const head = `<tr><th>epochs</th><th>checkpoint</th>${ks.map((k) => `<th>k-NN k=${escapeHtml(k)}</th>`).join('')}<th>linear</th></tr>`;
   const body = evals
