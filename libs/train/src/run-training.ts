@@ -243,7 +243,7 @@ async function runRanks(o: RunOptions, dist: Rendezvous | null): Promise<RunResu
         stopAll = answer.stop;
         last = m;
         const seconds = { wait: (stepStart - waitStart) / 1000, step: (performance.now() - stepStart) / 1000 };
-        o.telemetry?.step({ epoch, iteration: it, metrics: m, images: c.batch_size_per_gpu, waitSeconds: seconds.wait, stepSeconds: seconds.step, liveTensors: answer.liveTensors });
+        o.telemetry?.step({ epoch, iteration: it, metrics: m, images: c.batch_size_per_gpu, waitSeconds: seconds.wait, stepSeconds: seconds.step, liveTensors: answer.liveTensors, deviceMemory: answer.deviceMemory });
         // Global images/s of this iteration (its wait for data included), for the report's plot.
         const imagesPerSecond = (c.batch_size_per_gpu * worldSize) / Math.max(1e-9, seconds.wait + seconds.step);
         await log.iteration({ ...progress.step(epoch, it, m), images_per_second: Math.round(imagesPerSecond * 100) / 100 });

@@ -23,7 +23,16 @@ export interface TelemetryOptions {
 /** What the run loop reports; the endpoint (or nothing) behind it. */
 export interface RunTelemetry {
   /** One iteration: its metrics, the wait for its batch and its compute, in seconds. */
-  step(o: { epoch: number; iteration: number; metrics: StepMetrics; images: number; waitSeconds: number; stepSeconds: number; liveTensors: number }): void;
+  step(o: {
+    epoch: number;
+    iteration: number;
+    metrics: StepMetrics;
+    images: number;
+    waitSeconds: number;
+    stepSeconds: number;
+    liveTensors: number;
+    deviceMemory?: { allocated: number; reserved: number } | null;
+  }): void;
   checkpoint(seconds: number): void;
   close(): Promise<void>;
 }
@@ -53,6 +62,7 @@ export class TrainerTelemetry implements RunTelemetry {
   private readonly waitShare = new Gauge({ name: 'sere_trainer_data_wait_ratio', help: 'Share of the last iterations (up to 20) spent waiting for batches: above ~0.05 the data path holds the trainer back', registers: [this.registry] });
   private readonly ckptTime = new Histogram({ name: 'sere_trainer_checkpoint_write_seconds', help: 'Time to serialise and store a checkpoint', buckets: [0.1, 0.5, 1, 5, 15, 60, 300], registers: [this.registry] });
   private readonly live = new Gauge({ name: 'sere_trainer_live_tensors', help: 'Native tensors alive after the last iteration (flat in a healthy run)', registers: [this.registry] });
+  private readonly deviceMemory = new Gauge({ name: 'sere_trainer_device_memory_bytes', help: "CUDA memory after the last iteration: allocated to tensors, and reserved by PyTorch's caching allocator", labelNames: ['kind'], registers: [this.registry] });
   private readonly epoch = new Gauge({ name: 'sere_trainer_epoch', help: 'Epoch of the last iteration (0-based)', registers: [this.registry] });
   private readonly iteration = new Gauge({ name: 'sere_trainer_iteration', help: 'Global index of the last iteration (the schedules\' position)', registers: [this.registry] });
   private readonly recent: { images: number; wait: number; step: number }[] = [];
@@ -106,6 +116,10 @@ export class TrainerTelemetry implements RunTelemetry {
     this.stepTime.observe(s.stepSeconds);
     this.waitTime.observe(s.waitSeconds);
     this.live.set(s.liveTensors);
+    if (s.deviceMemory) {
+      this.deviceMemory.set({ kind: 'allocated' }, s.deviceMemory.allocated);
+      this.deviceMemory.set({ kind: 'reserved' }, s.deviceMemory.reserved);
+    }
     this.epoch.set(s.epoch);
     this.iteration.set(s.iteration);
     this.recent.push({ images: s.images * this.o.worldSize, wait: s.waitSeconds, step: s.stepSeconds });

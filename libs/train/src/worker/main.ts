@@ -13,6 +13,13 @@ let trainer: SereTrainer | null = null;
 /** The checkpoint parsed by 'load', kept until 'restore' applies it: each file is parsed once. */
 let loaded: { value: T.PthValue; source: string } | null = null;
 
+/** CUDA memory of the run's device (allocated and reserved by the caching allocator); null on the CPU. */
+function deviceMemoryOf(device: string): { allocated: number; reserved: number } | null {
+  if (!device.startsWith('cuda')) return null;
+  const m = T.cudaMemory(Number(device.split(':')[1] ?? 0));
+  return m ? { allocated: m.allocated, reserved: m.reserved } : null;
+}
+
 function handle(msg: Request): Response {
   switch (msg.type) {
     case 'init': {
@@ -36,9 +43,10 @@ function handle(msg: Request): Response {
       // A stop asked of any rank (a signal reaches the ranks at different steps) stops them
       // all after the same step, so none is left waiting in a collective; and a step that
       // is the last of its epoch on any rank is the last on all, so all save alike.
-      if (!t.dp) return { id: msg.id, ok: true, metrics, stop: msg.stop, last: msg.last, liveTensors: T.liveTensors() };
+      const deviceMemory = deviceMemoryOf(t.flags.device);
+      if (!t.dp) return { id: msg.id, ok: true, metrics, stop: msg.stop, last: msg.last, liveTensors: T.liveTensors(), deviceMemory };
       const [go, more] = t.dp.minEach([msg.stop ? 0 : 1, msg.last ? 0 : 1]);
-      return { id: msg.id, ok: true, metrics, stop: go === 0, last: more === 0, liveTensors: T.liveTensors() };
+      return { id: msg.id, ok: true, metrics, stop: go === 0, last: more === 0, liveTensors: T.liveTensors(), deviceMemory };
     }
     case 'gather': {
       const dp = trainer?.dp;

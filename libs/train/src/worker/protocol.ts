@@ -47,6 +47,8 @@ export type Response =
       itersPerEpoch?: number;
       texts?: string[];
       liveTensors?: number;
+      /** CUDA memory after the step; null on the CPU. */
+      deviceMemory?: { allocated: number; reserved: number } | null;
       file?: Uint8Array;
       info?: ResumeInfo;
       position?: ResumePosition;

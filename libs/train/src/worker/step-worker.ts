@@ -82,7 +82,7 @@ export class StepWorker {
   async stepAgreed(samples: MultiCropSample[] | null, it: number, epoch: number, stop: boolean, last: boolean, agree = true): Promise<StepAnswer | null> {
     const res = await this.request({ type: 'step', samples, it, epoch, stop, last, agree }, samples ? transferables(samples) : []);
     if (!res.ok || res.skipped) return null;
-    return { metrics: res.metrics!, stop: !!res.stop, last: !!res.last, liveTensors: res.liveTensors ?? -1 };
+    return { metrics: res.metrics!, stop: !!res.stop, last: !!res.last, liveTensors: res.liveTensors ?? -1, deviceMemory: res.deviceMemory ?? null };
   }
 
   /** Every rank's `text`, in rank order; a collective, so every rank calls it at the same point. */
@@ -131,6 +131,7 @@ export interface StepAnswer {
   stop: boolean;
   last: boolean;
   liveTensors: number;
+  deviceMemory: { allocated: number; reserved: number } | null;
 }
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
