@@ -111,7 +111,6 @@ export class EvalService {
   }
 
   summary() {
-    const epochs = this.index.evals.map((e) => e.epoch ?? -1);
     return {
       run: this.cfg.run,
       store: this.index.store,
@@ -119,8 +118,14 @@ export class EvalService {
       failed: this.index.failed.length,
       queue: this.queue.length,
       evaluating: this.current,
-      last_epoch: epochs.length ? Math.max(...epochs) : null,
+      last_epoch: this.lastEpoch(),
     };
+  }
+
+  /** The newest epoch with a result; null before the first. */
+  private lastEpoch(): number | null {
+    const epochs = this.index.evals.flatMap((e) => (e.epoch === null ? [] : [e.epoch]));
+    return epochs.length ? Math.max(...epochs) : null;
   }
 
   /** The run's report page: accuracy by epoch from the index, losses and entropy from metrics.jsonl, its config.json. */
@@ -230,15 +235,11 @@ export class EvalService {
       evaluated_at: new Date().toISOString(),
     };
     try {
-      await this.store.put(entry.result, Buffer.from(JSON.stringify(result, null, 2) + '\n'));
-      this.record(entry);
-      this.index.failed = this.index.failed.filter((x) => x.file !== c.file);
-      await this.saveIndex();
+      await this.keep(entry, result);
     } catch (e) {
       return this.storeTrouble(e, `writing ${this.store.describe(entry.result)}`);
     }
     this.metrics.evaluations.inc({ run: this.cfg.run });
-    this.publish(entry);
     this.log.info('evaluated', { checkpoint: location, epoch: a.epoch, knn: a.report.knn, linear: entry.linear, seconds: Math.round(seconds * 10) / 10 });
   }
 
@@ -251,9 +252,7 @@ export class EvalService {
       const result = JSON.parse((await this.store.get(same.result)).toString('utf8')) as { version?: string };
       if (result.version !== c.version) return false;
       const entry: EvalEntry = { ...same, file: c.file, result: resultName(c.file), evaluated_at: new Date().toISOString() };
-      await this.store.put(entry.result, Buffer.from(JSON.stringify({ ...result, checkpoint: this.store.describe(c.file) }, null, 2) + '\n'));
-      this.record(entry);
-      await this.saveIndex();
+      await this.keep(entry, { ...result, checkpoint: this.store.describe(c.file) });
       this.log.info('evaluated', { checkpoint: this.store.describe(c.file), epoch: entry.epoch, same_bytes_as: this.store.describe(same.file) });
       return true;
     } catch (e) {
@@ -261,6 +260,15 @@ export class EvalService {
       this.storeTrouble(e, `copying ${this.store.describe(same.result)}`);
       return true;
     }
+  }
+
+  /** Stores `entry`'s result file, then the index with the entry in it and any earlier failure of its file gone; publishes its figures. */
+  private async keep(entry: EvalEntry, result: object): Promise<void> {
+    await this.store.put(entry.result, Buffer.from(JSON.stringify(result, null, 2) + '\n'));
+    this.record(entry);
+    this.index.failed = this.index.failed.filter((x) => x.file !== entry.file);
+    await this.saveIndex();
+    this.publish(entry);
   }
 
   /**
@@ -278,8 +286,7 @@ export class EvalService {
     const labels = { run: this.cfg.run, epoch: String(e.epoch) };
     for (const [k, r] of Object.entries(e.knn)) this.metrics.knnTop1.set({ ...labels, k }, r.top1);
     if (e.linear) this.metrics.linearTop1.set(labels, e.linear.top1);
-    const last = Math.max(...this.index.evals.map((x) => x.epoch ?? -1), e.epoch);
-    this.metrics.lastEpoch.set({ run: this.cfg.run }, last);
+    this.metrics.lastEpoch.set({ run: this.cfg.run }, this.lastEpoch() ?? e.epoch);
   }
 
   private async failed(c: Candidate, kind: 'checkpoint' | 'eval', error: string): Promise<void> {

@@ -99,7 +99,6 @@ export class KafkaSource implements BatchSource {
   private commitFailure: unknown = null;
   /** Full batches this rank's stream holds per epoch, whatever the ranks agreed to run. */
   private readonly ownIters: number;
-  private readonly rank: number;
   private readonly worldSize: number;
 
   private constructor(
@@ -111,7 +110,6 @@ export class KafkaSource implements BatchSource {
     this.imagesPerEpoch = start.imagesPerEpoch;
     this.pending = start.pending;
     this.used = start.used;
-    this.rank = o.rank ?? 0;
     this.worldSize = o.worldSize ?? 1;
     this.itersPerEpoch = this.ownIters = Math.floor(start.imagesPerEpoch / o.batchSize);
     if (this.itersPerEpoch === 0) {
