@@ -3,7 +3,7 @@
  * checks that every backbone weight is present: a wrong key or prefix would otherwise leave
  * the randomly initialised weights in place and the evaluation would score noise.
  */
-import { archByName, loadStateDictFile, VisionTransformer, vitConfig } from '@sere/sere';
+import { archByName, stateDictOf, VisionTransformer, vitConfig } from '@sere/sere';
 import * as T from '@sere/torch';
 
 export interface BackboneSource {
@@ -18,13 +18,18 @@ export interface BackboneSource {
 }
 
 export function loadTeacherBackbone(file: string, src: BackboneSource): VisionTransformer {
+  return backboneFromCheckpoint(T.readPthFile(file), file, src);
+}
+
+/** The same from a checkpoint already parsed (say, from a store's bytes); `file` names it in errors. */
+export function backboneFromCheckpoint(value: T.PthValue, file: string, src: BackboneSource): VisionTransformer {
   const key = src.key === undefined ? 'teacher' : src.key;
   const prefix = src.prefix ?? 'backbone.';
   // The self-relation heads are not used by the evaluation; only the backbone proper is checked.
   const vit = VisionTransformer.create(vitConfig(archByName(src.arch), src.patchSize, { localHeads: false }), src.device ?? 'cpu');
   try {
     T.scope(() => {
-      const state = loadStateDictFile(file, src.device ?? 'cpu', key ?? undefined, prefix);
+      const state = stateDictOf(value, file, src.device ?? 'cpu', key ?? undefined, prefix);
       const needed = [...vit.params.tensors.keys()].filter((n) => !n.includes('_sere'));
       const missing = needed.filter((n) => !state.has(n));
       if (missing.length > 0) {

@@ -1,5 +1,5 @@
 export { evaluateBackbone, type EvaluateOptions, type EvalReport, type LinearReportOptions } from './report';
-export { loadTeacherBackbone, type BackboneSource } from './backbone';
+export { backboneFromCheckpoint, loadTeacherBackbone, type BackboneSource } from './backbone';
 export { evalSplit, splitPerClass, type EvalSplit, type LabelledImage, type SplitOptions } from './split';
 export { extractFeatures, embedBatch, backboneFingerprint, type Features, type FeatureItem, type FeatureOptions, type SkippedImage } from './features';
 export { FeatureCache, cacheKey, paramsFingerprint, itemsFingerprint, type CacheEntry } from './cache';

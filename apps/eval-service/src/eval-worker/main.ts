@@ -2,11 +2,8 @@
  * The evaluation worker: loads a checkpoint's backbone and runs the k-NN and linear probe on
  * its own thread, so the service's HTTP endpoints answer while libtorch computes.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { parentPort } from 'worker_threads';
-import { evaluateBackbone, loadTeacherBackbone } from '@sere/eval';
+import { backboneFromCheckpoint, evaluateBackbone } from '@sere/eval';
 import * as T from '@sere/torch';
 import type { EvalAnswer, EvalJob } from './protocol';
 
@@ -17,18 +14,16 @@ function epochOf(value: T.PthValue): number | null {
 }
 
 async function run(job: EvalJob): Promise<EvalAnswer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sere-eval-'));
-  const file = path.join(dir, path.basename(job.source));
-  let backbone: ReturnType<typeof loadTeacherBackbone> | null = null;
+  let backbone: ReturnType<typeof backboneFromCheckpoint> | null = null;
   let epoch: number | null;
   try {
     try {
-      const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-      epoch = epochOf(T.readPth(bytes, job.source));
-      fs.writeFileSync(file, bytes);
-      backbone = loadTeacherBackbone(file, { arch: job.arch, patchSize: job.patchSize, device: job.device, key: job.checkpointKey });
+      // Parsed once: its epoch and its backbone come from the same value.
+      const value = T.readPth(Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength), job.source);
+      epoch = epochOf(value);
+      backbone = backboneFromCheckpoint(value, job.source, { arch: job.arch, patchSize: job.patchSize, device: job.device, key: job.checkpointKey });
     } catch (e) {
-      return { id: job.id, ok: false, kind: 'checkpoint', error: (e as Error).message.split(file).join(job.source) };
+      return { id: job.id, ok: false, kind: 'checkpoint', error: (e as Error).message };
     }
     const report = await evaluateBackbone({
       backbone,
@@ -45,7 +40,6 @@ async function run(job: EvalJob): Promise<EvalAnswer> {
     return { id: job.id, ok: false, kind: 'eval', error: (e as Error).message };
   } finally {
     backbone?.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -18,8 +18,12 @@ export function saveStateDict(file: string, state: Map<string, T.Tensor>): void 
 
 /** Reads a state dict file (or one entry of a training checkpoint, e.g. "teacher") onto a device. */
 export function loadStateDictFile(file: string, device = 'cpu', key?: string, stripPrefix = ''): Map<string, T.Tensor> {
-  const value = T.readPthFile(file);
-  const plain = T.stateDictFromPth(value, file, key);
+  return stateDictOf(T.readPthFile(file), file, device, key, stripPrefix);
+}
+
+/** The same, from a file already parsed; `source` names it in errors. */
+export function stateDictOf(value: T.PthValue, source: string, device = 'cpu', key?: string, stripPrefix = ''): Map<string, T.Tensor> {
+  const plain = T.stateDictFromPth(value, source, key);
   const out = new Map<string, T.Tensor>();
   for (const [k, v] of plain) {
     if (stripPrefix && !k.startsWith(stripPrefix)) continue;
