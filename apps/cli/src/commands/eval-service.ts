@@ -5,6 +5,7 @@
  * Signals are passed on, so Ctrl-C stops it cleanly; its exit code is this command's.
  */
 import { spawn, spawnSync } from 'child_process';
+import { constants } from 'os';
 import * as path from 'path';
 
 // A program this command runs, not code it imports (apps do not import apps).
@@ -27,7 +28,8 @@ export function runEvalService(argv: string[]): Promise<number> {
     child.on('exit', (code, signal) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      resolve(code ?? (signal ? 128 + 15 : 1));
+      // Killed by a signal: 128 + its number, as a shell reports it (130 for SIGINT).
+      resolve(code ?? (signal ? 128 + constants.signals[signal] : 1));
     });
   });
 }
